@@ -1,0 +1,30 @@
+/**
+ * @file zcoap.h
+ * @brief Umbrella header of the zcoap core, and its version.
+ */
+#ifndef ZCOAP_ZCOAP_H
+#define ZCOAP_ZCOAP_H
+
+#include "zcoap/config.h"
+#include "zcoap/err.h"
+#include "zcoap/msg.h"
+#include "zcoap/proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZCOAP_VERSION_MAJOR 0
+#define ZCOAP_VERSION_MINOR 1
+#define ZCOAP_VERSION_PATCH 0
+/** The version as a string, "0.1.0". */
+#define ZCOAP_VERSION_STRING "0.1.0"
+
+/** The library's version string, as built (may differ from the header's when linked late). */
+const char *zcoap_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZCOAP_ZCOAP_H */
