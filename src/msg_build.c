@@ -72,8 +72,8 @@ int zcoap_builder_init_copy(zcoap_builder_t *b, uint8_t *buf, size_t cap, const 
             memset(b, 0, sizeof(*b));
         return b == NULL ? ZCOAP_EINVAL : fail(b, ZCOAP_EINVAL);
     }
-    int rc = zcoap_builder_init(b, buf, cap, msg->type, msg->code, msg->mid, msg->token,
-                                msg->token_len);
+    int rc =
+        zcoap_builder_init(b, buf, cap, msg->type, msg->code, msg->mid, msg->token, msg->token_len);
     if (rc != ZCOAP_OK)
         return rc;
     if (msg->opts_len > cap - b->len)
@@ -238,7 +238,11 @@ int zcoap_builder_add_uint(zcoap_builder_t *b, uint16_t num, uint32_t value)
 {
     /* RFC 7252 §3.2: the shortest big-endian form; 0 is the empty value. */
     uint8_t bytes[4];
-    size_t n = value == 0 ? 0 : value <= 0xFFu ? 1 : value <= 0xFFFFu ? 2 : value <= 0xFFFFFFu ? 3 : 4;
+    size_t n = value == 0           ? 0
+               : value <= 0xFFu     ? 1
+               : value <= 0xFFFFu   ? 2
+               : value <= 0xFFFFFFu ? 3
+                                    : 4;
     for (size_t i = 0; i < n; i++)
         bytes[i] = (uint8_t)(value >> (8u * (n - 1 - i)));
     return zcoap_builder_add_opt(b, num, bytes, n);
@@ -319,7 +323,7 @@ int zcoap_builder_set_payload(zcoap_builder_t *b, const void *data, size_t len)
         return fail(b, ZCOAP_EINVAL);
     b->len = b->opts_end; /* drop any previous payload and its marker */
     if (len == 0)
-        return ZCOAP_OK;  /* RFC 7252 §3: no marker without payload */
+        return ZCOAP_OK; /* RFC 7252 §3: no marker without payload */
     if (len >= b->cap - b->len)
         return fail(b, ZCOAP_ENOSPC);
     b->buf[b->len] = ZCOAP_PAYLOAD_MARKER;

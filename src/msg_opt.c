@@ -19,8 +19,8 @@ bool zcoap_opt_iter_next(zcoap_opt_iter_t *it, zcoap_opt_t *opt)
     zcoap__opt_hdr_t h;
     /* The region was validated by zcoap_msg_parse; the checks only keep a misused iterator
      * (a view that did not parse) inside its bounds. */
-    if (zcoap__opt_hdr_decode(p, it->end, &h) != 0 ||
-        (size_t)(it->end - p) - h.hdr_len < h.len || it->num + h.delta > 0xFFFFu) {
+    if (zcoap__opt_hdr_decode(p, it->end, &h) != 0 || (size_t)(it->end - p) - h.hdr_len < h.len ||
+        it->num + h.delta > 0xFFFFu) {
         it->pos = it->end;
         return false;
     }

@@ -132,7 +132,7 @@ int zcoap_uri_split(const char *uri, size_t len, zcoap_uri_t *out)
     /* scheme ":" (RFC 3986 §3.1): letters, digits, + - . after a first letter */
     size_t i = 0;
     while (i < len && (is_alpha(uri[i]) || (i > 0 && (is_digit(uri[i]) || uri[i] == '+' ||
-                                                       uri[i] == '-' || uri[i] == '.'))))
+                                                      uri[i] == '-' || uri[i] == '.'))))
         i++;
     if (i == 0 || i >= len || uri[i] != ':')
         return ZCOAP_EURI_SYNTAX; /* §6.4 step 1: not an absolute URI */
@@ -395,8 +395,7 @@ int zcoap_builder_add_uri(zcoap_builder_t *b, const char *uri, size_t len, unsig
             return rc;
     }
     /* §6.4 step 7: Uri-Port only when asked and not the scheme's default. */
-    uint16_t default_port =
-        (uint16_t)(u.secure ? ZCOAP_DEFAULT_SECURE_PORT : ZCOAP_DEFAULT_PORT);
+    uint16_t default_port = (uint16_t)(u.secure ? ZCOAP_DEFAULT_SECURE_PORT : ZCOAP_DEFAULT_PORT);
     if ((flags & ZCOAP_URI_OPT_PORT) != 0 && u.port != default_port) {
         rc = zcoap_builder_add_uint(b, ZCOAP_OPT_URI_PORT, u.port);
         if (rc != ZCOAP_OK)

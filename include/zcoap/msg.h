@@ -36,19 +36,19 @@ extern "C" {
  * Valid as long as the datagram buffer is unchanged and alive.
  */
 typedef struct zcoap_msg {
-    const uint8_t *data;     /**< the whole datagram */
-    size_t len;              /**< its length in bytes */
-    uint8_t version;         /**< always 1 after a successful parse */
-    uint8_t type;            /**< zcoap_type_t */
-    uint8_t code;            /**< code byte, class << 5 | detail */
-    uint8_t token_len;       /**< 0-8 */
-    uint16_t mid;            /**< message ID */
-    size_t opt_count;        /**< number of options */
-    const uint8_t *token;    /**< token_len bytes */
-    const uint8_t *opts;     /**< encoded options region */
-    size_t opts_len;         /**< its length */
-    const uint8_t *payload;  /**< payload bytes (NULL when there is none) */
-    size_t payload_len;      /**< 0 when there is no payload */
+    const uint8_t *data;    /**< the whole datagram */
+    size_t len;             /**< its length in bytes */
+    uint8_t version;        /**< always 1 after a successful parse */
+    uint8_t type;           /**< zcoap_type_t */
+    uint8_t code;           /**< code byte, class << 5 | detail */
+    uint8_t token_len;      /**< 0-8 */
+    uint16_t mid;           /**< message ID */
+    size_t opt_count;       /**< number of options */
+    const uint8_t *token;   /**< token_len bytes */
+    const uint8_t *opts;    /**< encoded options region */
+    size_t opts_len;        /**< its length */
+    const uint8_t *payload; /**< payload bytes (NULL when there is none) */
+    size_t payload_len;     /**< 0 when there is no payload */
 } zcoap_msg_t;
 
 /**
@@ -190,13 +190,13 @@ typedef enum zcoap_opt_format {
 
 /** An entry of the table of known options. */
 typedef struct zcoap_opt_def {
-    uint16_t num;       /**< option number */
-    uint8_t format;     /**< zcoap_opt_format_t */
-    bool repeatable;    /**< may occur more than once */
-    bool supported;     /**< false: known but not implemented (OSCORE): treat as unrecognized */
-    uint16_t min_len;   /**< shortest valid value */
-    uint16_t max_len;   /**< longest valid value */
-    const char *name;   /**< "Uri-Path" */
+    uint16_t num;     /**< option number */
+    uint8_t format;   /**< zcoap_opt_format_t */
+    bool repeatable;  /**< may occur more than once */
+    bool supported;   /**< false: known but not implemented (OSCORE): treat as unrecognized */
+    uint16_t min_len; /**< shortest valid value */
+    uint16_t max_len; /**< longest valid value */
+    const char *name; /**< "Uri-Path" */
 } zcoap_opt_def_t;
 
 /** The definition of a known option, or NULL for an unknown number. */
@@ -235,13 +235,13 @@ bool zcoap_opt_is_valid(const zcoap_opt_t *opt);
  * sticks: zcoap_builder_finish() returns it, so a sequence of adds can be checked once.
  */
 typedef struct zcoap_builder {
-    uint8_t *buf;         /* private */
-    size_t cap;           /* private */
-    size_t len;           /* private: bytes used (header, token, options, marker, payload) */
-    size_t opts_start;    /* private: offset of the first option */
-    size_t opts_end;      /* private: offset after the last option */
-    uint16_t last_num;    /* private: number of the last option in wire order */
-    int err;              /* private: first error, sticky */
+    uint8_t *buf;      /* private */
+    size_t cap;        /* private */
+    size_t len;        /* private: bytes used (header, token, options, marker, payload) */
+    size_t opts_start; /* private: offset of the first option */
+    size_t opts_end;   /* private: offset after the last option */
+    uint16_t last_num; /* private: number of the last option in wire order */
+    int err;           /* private: first error, sticky */
 } zcoap_builder_t;
 
 /**
@@ -333,15 +333,15 @@ ptrdiff_t zcoap_build_empty(uint8_t *buf, size_t cap, uint8_t type, uint16_t mid
 
 /** The parts of a coap:// or coaps:// URI, as views into the URI string (still percent-encoded). */
 typedef struct zcoap_uri {
-    bool secure;               /**< coaps:// */
-    bool host_is_literal;      /**< host is an IPv4address or IP-literal */
-    const char *host;          /**< host without the brackets of an IPv6 literal */
+    bool secure;          /**< coaps:// */
+    bool host_is_literal; /**< host is an IPv4address or IP-literal */
+    const char *host;     /**< host without the brackets of an IPv6 literal */
     size_t host_len;
-    uint16_t port;             /**< explicit port or the scheme's default */
-    bool port_explicit;        /**< the URI named a port */
-    const char *path;          /**< path, starting with '/', or empty */
+    uint16_t port;      /**< explicit port or the scheme's default */
+    bool port_explicit; /**< the URI named a port */
+    const char *path;   /**< path, starting with '/', or empty */
     size_t path_len;
-    const char *query;         /**< query without the '?', or NULL */
+    const char *query; /**< query without the '?', or NULL */
     size_t query_len;
 } zcoap_uri_t;
 

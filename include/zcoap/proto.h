@@ -100,9 +100,9 @@ typedef enum zcoap_option {
     ZCOAP_OPT_ACCEPT = 17,
     ZCOAP_OPT_Q_BLOCK1 = 19, /**< RFC 9177 */
     ZCOAP_OPT_LOCATION_QUERY = 20,
-    ZCOAP_OPT_BLOCK2 = 23, /**< RFC 7959 */
-    ZCOAP_OPT_BLOCK1 = 27, /**< RFC 7959 */
-    ZCOAP_OPT_SIZE2 = 28,  /**< RFC 7959 */
+    ZCOAP_OPT_BLOCK2 = 23,   /**< RFC 7959 */
+    ZCOAP_OPT_BLOCK1 = 27,   /**< RFC 7959 */
+    ZCOAP_OPT_SIZE2 = 28,    /**< RFC 7959 */
     ZCOAP_OPT_Q_BLOCK2 = 31, /**< RFC 9177 */
     ZCOAP_OPT_PROXY_URI = 35,
     ZCOAP_OPT_PROXY_SCHEME = 39,
