@@ -21,9 +21,11 @@ int zcoap_builder_init(zcoap_builder_t *b, uint8_t *buf, size_t cap, uint8_t typ
 {
     if (b == NULL)
         return ZCOAP_EINVAL;
-    memset(b, 0, sizeof(*b));
     b->buf = buf;
     b->cap = cap;
+    b->len = b->opts_start = b->opts_end = 0;
+    b->last_num = 0;
+    b->err = ZCOAP_OK;
     if (buf == NULL || type > ZCOAP_TYPE_RST || token_len > ZCOAP_MAX_TOKEN_LEN ||
         (token == NULL && token_len > 0))
         return fail(b, ZCOAP_EINVAL);
@@ -33,8 +35,8 @@ int zcoap_builder_init(zcoap_builder_t *b, uint8_t *buf, size_t cap, uint8_t typ
     buf[1] = code;
     buf[2] = (uint8_t)(mid >> 8);
     buf[3] = (uint8_t)mid;
-    if (token_len > 0)
-        memcpy(buf + 4, token, token_len);
+    for (size_t i = 0; i < token_len; i++) /* at most 8 bytes: cheaper than a memcpy call */
+        buf[4 + i] = token[i];
     b->len = b->opts_start = b->opts_end = 4 + token_len;
     return ZCOAP_OK;
 }
@@ -54,11 +56,25 @@ int zcoap_builder_init_response(zcoap_builder_t *b, uint8_t *buf, size_t cap,
                               piggybacked ? req->mid : mid, req->token, req->token_len);
 }
 
+/* Header of an option in the builder's own region, which is always well formed (written here, or
+ * copied from a view zcoap_msg_parse validated). Should it ever not be, the header swallows the
+ * rest of the region so that every walk still ends. */
+static inline zcoap__opt_hdr_t own_hdr(const uint8_t *p, const uint8_t *end)
+{
+    zcoap__opt_hdr_t h = {0, 0, 0};
+    if (zcoap__opt_hdr_decode(p, end, &h) != 0 || (size_t)(end - p) - h.hdr_len < h.len) {
+        h.delta = 0;
+        h.len = 0;
+        h.hdr_len = (size_t)(end - p);
+    }
+    return h;
+}
+
 static uint16_t last_opt_num(const uint8_t *p, const uint8_t *end)
 {
     uint32_t num = 0;
-    zcoap__opt_hdr_t h;
-    while (p < end && zcoap__opt_hdr_decode(p, end, &h) == 0) {
+    while (p < end) {
+        zcoap__opt_hdr_t h = own_hdr(p, end);
         num += h.delta;
         p += h.hdr_len + h.len;
     }
@@ -154,9 +170,9 @@ int zcoap_builder_set_token(zcoap_builder_t *b, const uint8_t *token, size_t tok
  * order). Returns the slot, or NULL with b->err set. */
 static uint8_t *insert_opt(zcoap_builder_t *b, uint16_t num, uint32_t len)
 {
-    if (b->opts_end == b->opts_start || num >= b->last_num) {
-        /* Appending: the common case, options added in order. */
-        uint32_t delta = (uint32_t)(num - (b->opts_end == b->opts_start ? 0u : b->last_num));
+    if (num >= b->last_num) {
+        /* Appending after the last option; a payload follows and moves. */
+        uint32_t delta = (uint32_t)(num - b->last_num);
         size_t need = zcoap__opt_hdr_size(delta, len) + len;
         size_t at = b->opts_end;
         if (b->len > at) { /* a payload follows: move it */
@@ -181,9 +197,9 @@ static uint8_t *insert_opt(zcoap_builder_t *b, uint16_t num, uint32_t len)
     uint32_t prev = 0;
     zcoap__opt_hdr_t next;
     for (;;) {
-        (void)zcoap__opt_hdr_decode(p, end, &next);
-        if (prev + next.delta > num)
-            break;
+        next = own_hdr(p, end);
+        if (prev + next.delta > num || p + next.hdr_len + next.len >= end)
+            break; /* found the first option numbered above num (the last one, at worst) */
         prev += next.delta;
         p += next.hdr_len + next.len;
     }
@@ -202,25 +218,16 @@ static uint8_t *insert_opt(zcoap_builder_t *b, uint16_t num, uint32_t len)
     return p + new_hdr;
 }
 
-static int check_opt(zcoap_builder_t *b, uint16_t num, size_t len)
-{
-    if (b->err != ZCOAP_OK)
-        return b->err;
-    const zcoap_opt_def_t *def = zcoap_opt_def(num);
-    if (len > ZCOAP__OPT_MAX_LEN || (def != NULL && (len < def->min_len || len > def->max_len)))
-        return fail(b, ZCOAP_EOPT_LENGTH);
-    return ZCOAP_OK;
-}
-
-int zcoap_builder_add_opt(zcoap_builder_t *b, uint16_t num, const void *val, size_t len)
+int zcoap__builder_add_opt_slow(zcoap_builder_t *b, uint16_t num, const void *val, size_t len)
 {
     if (b == NULL)
         return ZCOAP_EINVAL;
+    if (b->err != ZCOAP_OK)
+        return b->err;
     if (val == NULL && len > 0)
         return fail(b, ZCOAP_EINVAL);
-    int rc = check_opt(b, num, len);
-    if (rc != ZCOAP_OK)
-        return rc;
+    if (!zcoap__opt_len_ok(num, len))
+        return fail(b, ZCOAP_EOPT_LENGTH);
     uint8_t *slot = insert_opt(b, num, (uint32_t)len);
     if (slot == NULL)
         return b->err;
@@ -232,20 +239,6 @@ int zcoap_builder_add_opt(zcoap_builder_t *b, uint16_t num, const void *val, siz
 int zcoap_builder_add_empty(zcoap_builder_t *b, uint16_t num)
 {
     return zcoap_builder_add_opt(b, num, NULL, 0);
-}
-
-int zcoap_builder_add_uint(zcoap_builder_t *b, uint16_t num, uint32_t value)
-{
-    /* RFC 7252 §3.2: the shortest big-endian form; 0 is the empty value. */
-    uint8_t bytes[4];
-    size_t n = value == 0           ? 0
-               : value <= 0xFFu     ? 1
-               : value <= 0xFFFFu   ? 2
-               : value <= 0xFFFFFFu ? 3
-                                    : 4;
-    for (size_t i = 0; i < n; i++)
-        bytes[i] = (uint8_t)(value >> (8u * (n - 1 - i)));
-    return zcoap_builder_add_opt(b, num, bytes, n);
 }
 
 int zcoap_builder_add_str(zcoap_builder_t *b, uint16_t num, const char *s)
@@ -273,8 +266,7 @@ static void remove_opt_at(zcoap_builder_t *b, uint8_t *p, const zcoap__opt_hdr_t
     size_t src = removed_end; /* first byte kept after the removed option */
     size_t dst = at;
     if (removed_end < b->opts_end) {
-        zcoap__opt_hdr_t next;
-        (void)zcoap__opt_hdr_decode(b->buf + removed_end, b->buf + b->opts_end, &next);
+        zcoap__opt_hdr_t next = own_hdr(b->buf + removed_end, b->buf + b->opts_end);
         uint32_t delta = h->delta + next.delta;
         /* The next header gains at most what the removed header held (its delta was at least
          * as large as the growth), so dst never passes src. */
@@ -297,9 +289,8 @@ int zcoap_builder_remove_opt(zcoap_builder_t *b, uint16_t num)
         return b->err;
     uint8_t *p = b->buf + b->opts_start;
     uint32_t cur = 0;
-    zcoap__opt_hdr_t h;
     while (p < b->buf + b->opts_end) {
-        (void)zcoap__opt_hdr_decode(p, b->buf + b->opts_end, &h);
+        zcoap__opt_hdr_t h = own_hdr(p, b->buf + b->opts_end);
         if (cur + h.delta == num) {
             remove_opt_at(b, p, &h); /* p now holds the next option, if any */
             continue;

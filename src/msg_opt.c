@@ -4,24 +4,13 @@
 #include "msg_internal.h"
 #include "zcoap/msg.h"
 
-void zcoap_opt_iter_init(zcoap_opt_iter_t *it, const zcoap_msg_t *msg)
-{
-    it->pos = msg->opts;
-    it->end = msg->opts + msg->opts_len;
-    it->num = 0;
-}
-
-bool zcoap_opt_iter_next(zcoap_opt_iter_t *it, zcoap_opt_t *opt)
+bool zcoap__opt_iter_next_ext(zcoap_opt_iter_t *it, zcoap_opt_t *opt)
 {
     const uint8_t *p = it->pos;
-    if (p >= it->end)
-        return false;
     zcoap__opt_hdr_t h;
-    /* The region was validated by zcoap_msg_parse; the checks only keep a misused iterator
-     * (a view that did not parse) inside its bounds. */
     if (zcoap__opt_hdr_decode(p, it->end, &h) != 0 || (size_t)(it->end - p) - h.hdr_len < h.len ||
         it->num + h.delta > 0xFFFFu) {
-        it->pos = it->end;
+        it->pos = it->end; /* not a validated region: stop rather than read past it */
         return false;
     }
     it->num = (uint16_t)(it->num + h.delta);
@@ -64,19 +53,6 @@ size_t zcoap_msg_count_opt(const zcoap_msg_t *msg, uint16_t num)
     while (zcoap_opt_iter_find(&it, num, &o))
         n++;
     return n;
-}
-
-int zcoap_opt_uint(const zcoap_opt_t *opt, uint32_t *out)
-{
-    if (opt == NULL || out == NULL)
-        return ZCOAP_EINVAL;
-    if (opt->len > 4)
-        return ZCOAP_EOPT_LENGTH;
-    uint32_t v = 0;
-    for (uint32_t i = 0; i < opt->len; i++)
-        v = (v << 8) | opt->val[i];
-    *out = v;
-    return ZCOAP_OK;
 }
 
 int zcoap_msg_get_uint(const zcoap_msg_t *msg, uint16_t num, uint32_t *out)
@@ -125,39 +101,43 @@ int zcoap_msg_get_block(const zcoap_msg_t *msg, uint16_t num, zcoap_block_t *out
 }
 
 /* RFC 7252 Table 4 and §12.2, RFC 7641 §7, RFC 7959 §6, RFC 8768 §3, RFC 9175 §2.2/§3.2,
- * RFC 7967 §2, RFC 8613 §2, RFC 9177 §4. Sorted by number. */
+ * RFC 7967 §2, RFC 8613 §2, RFC 9177 §4. Indexed by number, so a lookup costs one load. */
 #define U ZCOAP_OPT_FMT_UINT
 #define S ZCOAP_OPT_FMT_STRING
 #define O ZCOAP_OPT_FMT_OPAQUE
 #define E ZCOAP_OPT_FMT_EMPTY
-static const zcoap_opt_def_t known_options[] = {
-    {ZCOAP_OPT_IF_MATCH, O, true, true, 0, 8, "If-Match"},
-    {ZCOAP_OPT_URI_HOST, S, false, true, 1, 255, "Uri-Host"},
-    {ZCOAP_OPT_ETAG, O, true, true, 1, 8, "ETag"},
-    {ZCOAP_OPT_IF_NONE_MATCH, E, false, true, 0, 0, "If-None-Match"},
-    {ZCOAP_OPT_OBSERVE, U, false, true, 0, 3, "Observe"},
-    {ZCOAP_OPT_URI_PORT, U, false, true, 0, 2, "Uri-Port"},
-    {ZCOAP_OPT_LOCATION_PATH, S, true, true, 0, 255, "Location-Path"},
-    {ZCOAP_OPT_OSCORE, O, false, false, 0, 255, "OSCORE"},
-    {ZCOAP_OPT_URI_PATH, S, true, true, 0, 255, "Uri-Path"},
-    {ZCOAP_OPT_CONTENT_FORMAT, U, false, true, 0, 2, "Content-Format"},
-    {ZCOAP_OPT_MAX_AGE, U, false, true, 0, 4, "Max-Age"},
-    {ZCOAP_OPT_URI_QUERY, S, true, true, 0, 255, "Uri-Query"},
-    {ZCOAP_OPT_HOP_LIMIT, U, false, true, 1, 1, "Hop-Limit"},
-    {ZCOAP_OPT_ACCEPT, U, false, true, 0, 2, "Accept"},
-    {ZCOAP_OPT_Q_BLOCK1, U, false, true, 0, 3, "Q-Block1"},
-    {ZCOAP_OPT_LOCATION_QUERY, S, true, true, 0, 255, "Location-Query"},
-    {ZCOAP_OPT_BLOCK2, U, false, true, 0, 3, "Block2"},
-    {ZCOAP_OPT_BLOCK1, U, false, true, 0, 3, "Block1"},
-    {ZCOAP_OPT_SIZE2, U, false, true, 0, 4, "Size2"},
-    {ZCOAP_OPT_Q_BLOCK2, U, true, true, 0, 3, "Q-Block2"},
-    {ZCOAP_OPT_PROXY_URI, S, false, true, 1, 1034, "Proxy-Uri"},
-    {ZCOAP_OPT_PROXY_SCHEME, S, false, true, 1, 255, "Proxy-Scheme"},
-    {ZCOAP_OPT_SIZE1, U, false, true, 0, 4, "Size1"},
+#define DEF(num, fmt, rep, sup, min, max, name) [num] = {num, fmt, rep, sup, min, max, name}
+const zcoap_opt_def_t zcoap__opt_defs_direct[ZCOAP__OPT_DIRECT] = {
+    DEF(ZCOAP_OPT_IF_MATCH, O, true, true, 0, 8, "If-Match"),
+    DEF(ZCOAP_OPT_URI_HOST, S, false, true, 1, 255, "Uri-Host"),
+    DEF(ZCOAP_OPT_ETAG, O, true, true, 1, 8, "ETag"),
+    DEF(ZCOAP_OPT_IF_NONE_MATCH, E, false, true, 0, 0, "If-None-Match"),
+    DEF(ZCOAP_OPT_OBSERVE, U, false, true, 0, 3, "Observe"),
+    DEF(ZCOAP_OPT_URI_PORT, U, false, true, 0, 2, "Uri-Port"),
+    DEF(ZCOAP_OPT_LOCATION_PATH, S, true, true, 0, 255, "Location-Path"),
+    DEF(ZCOAP_OPT_OSCORE, O, false, false, 0, 255, "OSCORE"),
+    DEF(ZCOAP_OPT_URI_PATH, S, true, true, 0, 255, "Uri-Path"),
+    DEF(ZCOAP_OPT_CONTENT_FORMAT, U, false, true, 0, 2, "Content-Format"),
+    DEF(ZCOAP_OPT_MAX_AGE, U, false, true, 0, 4, "Max-Age"),
+    DEF(ZCOAP_OPT_URI_QUERY, S, true, true, 0, 255, "Uri-Query"),
+    DEF(ZCOAP_OPT_HOP_LIMIT, U, false, true, 1, 1, "Hop-Limit"),
+    DEF(ZCOAP_OPT_ACCEPT, U, false, true, 0, 2, "Accept"),
+    DEF(ZCOAP_OPT_Q_BLOCK1, U, false, true, 0, 3, "Q-Block1"),
+    DEF(ZCOAP_OPT_LOCATION_QUERY, S, true, true, 0, 255, "Location-Query"),
+    DEF(ZCOAP_OPT_BLOCK2, U, false, true, 0, 3, "Block2"),
+    DEF(ZCOAP_OPT_BLOCK1, U, false, true, 0, 3, "Block1"),
+    DEF(ZCOAP_OPT_SIZE2, U, false, true, 0, 4, "Size2"),
+    DEF(ZCOAP_OPT_Q_BLOCK2, U, true, true, 0, 3, "Q-Block2"),
+    DEF(ZCOAP_OPT_PROXY_URI, S, false, true, 1, 1034, "Proxy-Uri"),
+    DEF(ZCOAP_OPT_PROXY_SCHEME, S, false, true, 1, 255, "Proxy-Scheme"),
+    DEF(ZCOAP_OPT_SIZE1, U, false, true, 0, 4, "Size1"),
+};
+static const zcoap_opt_def_t defs_high[] = {
     {ZCOAP_OPT_ECHO, O, false, true, 1, 40, "Echo"},
     {ZCOAP_OPT_NO_RESPONSE, U, false, true, 0, 1, "No-Response"},
     {ZCOAP_OPT_REQUEST_TAG, O, true, true, 0, 8, "Request-Tag"},
 };
+#undef DEF
 #undef U
 #undef S
 #undef O
@@ -165,16 +145,13 @@ static const zcoap_opt_def_t known_options[] = {
 
 const zcoap_opt_def_t *zcoap_opt_def(uint16_t num)
 {
-    size_t lo = 0;
-    size_t hi = sizeof(known_options) / sizeof(known_options[0]);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (known_options[mid].num == num)
-            return &known_options[mid];
-        if (known_options[mid].num < num)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (num < ZCOAP__OPT_DIRECT) {
+        const zcoap_opt_def_t *def = &zcoap__opt_defs_direct[num];
+        return def->name != NULL ? def : NULL;
+    }
+    for (size_t i = 0; i < sizeof(defs_high) / sizeof(defs_high[0]); i++) {
+        if (defs_high[i].num == num)
+            return &defs_high[i];
     }
     return NULL;
 }

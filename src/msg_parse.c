@@ -4,73 +4,6 @@
 #include "msg_internal.h"
 #include "zcoap/msg.h"
 
-/* Decode one extended field (RFC 7252 §3.1). nibble is 0-14. Returns the value, or -1 when the
- * extended bytes run past end. */
-static inline int32_t decode_ext(uint32_t nibble, const uint8_t **pp, const uint8_t *end)
-{
-    const uint8_t *p = *pp;
-    if (nibble < 13u)
-        return (int32_t)nibble;
-    if (nibble == 13u) {
-        if (p >= end)
-            return -1;
-        *pp = p + 1;
-        return (int32_t)(p[0] + ZCOAP__EXT8_BASE);
-    }
-    if (end - p < 2)
-        return -1;
-    *pp = p + 2;
-    return (int32_t)((((uint32_t)p[0] << 8) | p[1]) + ZCOAP__EXT16_BASE);
-}
-
-int zcoap__opt_hdr_decode(const uint8_t *p, const uint8_t *end, zcoap__opt_hdr_t *out)
-{
-    const uint8_t *start = p;
-    uint32_t delta_nibble = (uint32_t)(p[0] >> 4);
-    uint32_t len_nibble = (uint32_t)(p[0] & 0x0Fu);
-    if (delta_nibble == 15u || len_nibble == 15u)
-        return -1;
-    p++;
-    int32_t delta = decode_ext(delta_nibble, &p, end);
-    if (delta < 0)
-        return -1;
-    int32_t len = decode_ext(len_nibble, &p, end);
-    if (len < 0)
-        return -1;
-    out->delta = (uint32_t)delta;
-    out->len = (uint32_t)len;
-    out->hdr_len = (size_t)(p - start);
-    return 0;
-}
-
-static inline size_t write_ext(uint8_t *p, uint32_t v)
-{
-    if (v < ZCOAP__EXT8_BASE)
-        return 0;
-    if (v < ZCOAP__EXT16_BASE) {
-        p[0] = (uint8_t)(v - ZCOAP__EXT8_BASE);
-        return 1;
-    }
-    v -= ZCOAP__EXT16_BASE;
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return 2;
-}
-
-static inline uint8_t nibble_of(uint32_t v)
-{
-    return (uint8_t)(v < ZCOAP__EXT8_BASE ? v : (v < ZCOAP__EXT16_BASE ? 13u : 14u));
-}
-
-size_t zcoap__opt_hdr_write(uint8_t *p, uint32_t delta, uint32_t len)
-{
-    size_t n = 1;
-    p[0] = (uint8_t)((nibble_of(delta) << 4) | nibble_of(len));
-    n += write_ext(p + n, delta);
-    n += write_ext(p + n, len);
-    return n;
-}
-
 /* RFC 7252 §3: walk the options region, checking every length against the end of the datagram,
  * and find the payload. */
 static int parse_options(zcoap_msg_t *msg, const uint8_t *p, const uint8_t *end)
@@ -79,31 +12,34 @@ static int parse_options(zcoap_msg_t *msg, const uint8_t *p, const uint8_t *end)
     size_t count = 0;
     msg->opts = p;
     while (p < end) {
-        uint8_t first = *p;
-        if (first == ZCOAP_PAYLOAD_MARKER) {
-            msg->opts_len = (size_t)(p - msg->opts);
-            msg->opt_count = count;
-            p++;
-            if (p == end)
-                return ZCOAP_EMSG_PAYLOAD_EMPTY; /* §3: a marker followed by nothing */
-            msg->payload = p;
-            msg->payload_len = (size_t)(end - p);
-            return ZCOAP_OK;
+        uint32_t first = *p++;
+        uint32_t delta = first >> 4;
+        uint32_t len = first & 0x0Fu;
+        if (first >= 0xD0u || len >= ZCOAP__EXT8_BASE) { /* rare: marker or extended fields */
+            if (first == ZCOAP_PAYLOAD_MARKER) {
+                msg->opts_len = (size_t)(p - 1 - msg->opts);
+                msg->opt_count = count;
+                if (p == end)
+                    return ZCOAP_EMSG_PAYLOAD_EMPTY; /* §3: a marker followed by nothing */
+                msg->payload = p;
+                msg->payload_len = (size_t)(end - p);
+                return ZCOAP_OK;
+            }
+            /* §3.1: nibble 15 is reserved for the payload marker; 13 and 14 extend. */
+            if (delta == 15u || len == 15u)
+                return ZCOAP_EMSG_OPT_NIBBLE;
+            int32_t ext_delta = zcoap__ext_decode(delta, &p, end);
+            if (ext_delta < 0)
+                return ZCOAP_EMSG_OPT_EXT_TRUNC;
+            int32_t ext_len = zcoap__ext_decode(len, &p, end);
+            if (ext_len < 0)
+                return ZCOAP_EMSG_OPT_EXT_TRUNC;
+            delta = (uint32_t)ext_delta;
+            len = (uint32_t)ext_len;
         }
-        uint32_t delta_nibble = (uint32_t)(first >> 4);
-        uint32_t len_nibble = (uint32_t)(first & 0x0Fu);
-        if (delta_nibble == 15u || len_nibble == 15u)
-            return ZCOAP_EMSG_OPT_NIBBLE; /* §3.1: reserved for the payload marker */
-        p++;
-        int32_t delta = decode_ext(delta_nibble, &p, end);
-        if (delta < 0)
-            return ZCOAP_EMSG_OPT_EXT_TRUNC;
-        int32_t len = decode_ext(len_nibble, &p, end);
-        if (len < 0)
-            return ZCOAP_EMSG_OPT_EXT_TRUNC;
-        if ((size_t)(end - p) < (size_t)len)
+        if ((size_t)(end - p) < len)
             return ZCOAP_EMSG_OPT_VALUE_TRUNC;
-        num += (uint32_t)delta;
+        num += delta;
         if (num > 0xFFFFu)
             return ZCOAP_EMSG_OPT_NUM_OVERFLOW;
         p += len;
@@ -118,9 +54,14 @@ int zcoap_msg_parse(zcoap_msg_t *msg, const uint8_t *buf, size_t len)
 {
     if (msg == NULL || (buf == NULL && len > 0))
         return ZCOAP_EINVAL;
-    memset(msg, 0, sizeof(*msg));
+    /* Every field is written here, once (cheaper than clearing the struct first). */
     msg->data = buf;
     msg->len = len;
+    msg->version = msg->type = msg->code = msg->token_len = 0;
+    msg->mid = 0;
+    msg->opt_count = 0;
+    msg->token = msg->opts = msg->payload = NULL;
+    msg->opts_len = msg->payload_len = 0;
     if (len < 4)
         return ZCOAP_EMSG_SHORT;
 

@@ -99,13 +99,13 @@ typedef struct zcoap_opt_iter {
 } zcoap_opt_iter_t;
 
 /** Start iterating over @p msg's options (msg must have parsed successfully). */
-void zcoap_opt_iter_init(zcoap_opt_iter_t *it, const zcoap_msg_t *msg);
+inline void zcoap_opt_iter_init(zcoap_opt_iter_t *it, const zcoap_msg_t *msg);
 
 /**
  * @brief Next option in wire order.
  * @return true and fills @p opt; false when there are no more options.
  */
-bool zcoap_opt_iter_next(zcoap_opt_iter_t *it, zcoap_opt_t *opt);
+inline bool zcoap_opt_iter_next(zcoap_opt_iter_t *it, zcoap_opt_t *opt);
 
 /**
  * @brief Next option numbered @p num (options are sorted, so this stops early).
@@ -127,7 +127,7 @@ size_t zcoap_msg_count_opt(const zcoap_msg_t *msg, uint16_t num);
  *        allowed, empty is 0).
  * @retval ZCOAP_OK, ZCOAP_EOPT_LENGTH (longer than 4 bytes), ZCOAP_EINVAL
  */
-int zcoap_opt_uint(const zcoap_opt_t *opt, uint32_t *out);
+inline int zcoap_opt_uint(const zcoap_opt_t *opt, uint32_t *out);
 
 /**
  * @brief Decode the first option @p num of @p msg as uint.
@@ -286,11 +286,11 @@ int zcoap_builder_set_token(zcoap_builder_t *b, const uint8_t *token, size_t tok
  * Known options are checked against their length bounds (zcoap_opt_def()).
  * @retval ZCOAP_OK, ZCOAP_ENOSPC, ZCOAP_EOPT_LENGTH, ZCOAP_EINVAL
  */
-int zcoap_builder_add_opt(zcoap_builder_t *b, uint16_t num, const void *val, size_t len);
+inline int zcoap_builder_add_opt(zcoap_builder_t *b, uint16_t num, const void *val, size_t len);
 /** Add an option with an empty value (If-None-Match). */
 int zcoap_builder_add_empty(zcoap_builder_t *b, uint16_t num);
 /** Add an unsigned integer option in its shortest form (0 is the empty value). */
-int zcoap_builder_add_uint(zcoap_builder_t *b, uint16_t num, uint32_t value);
+inline int zcoap_builder_add_uint(zcoap_builder_t *b, uint16_t num, uint32_t value);
 /** Add a string option from a NUL-terminated string. */
 int zcoap_builder_add_str(zcoap_builder_t *b, uint16_t num, const char *s);
 /** Add a Block1/Block2 option (num < 2^20, szx 0-6). */
@@ -426,5 +426,7 @@ ptrdiff_t zcoap_msg_print(const zcoap_msg_t *msg, char *out, size_t cap);
 #ifdef __cplusplus
 }
 #endif
+
+#include "zcoap/msg_inline.h"
 
 #endif /* ZCOAP_MSG_H */
