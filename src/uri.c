@@ -98,25 +98,60 @@ static bool is_ipv4(const char *s, size_t len)
     return i == len;
 }
 
-/* IP-literal contents (RFC 3986 §3.2.2, RFC 6874 zone "%25..."): loose but safe check. */
+/* RFC 3986 §3.2.2 IPv6address: eight 1-4 digit hex groups, one "::" standing for one or more
+ * zero groups, and optionally an IPv4address in the last 32 bits. */
+static bool is_ipv6(const char *s, size_t len)
+{
+    size_t groups = 0;
+    bool compressed = false;
+    size_t i = 0;
+    if (len >= 2 && s[0] == ':' && s[1] == ':') {
+        compressed = true;
+        i = 2;
+    } else if (len > 0 && s[0] == ':') {
+        return false;
+    }
+    while (i < len) {
+        size_t start = i;
+        while (i < len && i - start < 5 && hex_value(s[i]) >= 0)
+            i++;
+        size_t digits = i - start;
+        if (i < len && s[i] == '.') { /* embedded IPv4 ends the address */
+            return groups <= (compressed ? 5u : 6u) && is_ipv4(s + start, len - start);
+        }
+        if (digits == 0 || digits > 4)
+            return false;
+        groups++;
+        if (i == len)
+            break;
+        if (s[i] != ':')
+            return false;
+        i++;
+        if (i < len && s[i] == ':') {
+            if (compressed)
+                return false; /* only one "::" */
+            compressed = true;
+            i++;
+        } else if (i == len) {
+            return false; /* a single trailing ':' */
+        }
+    }
+    return compressed ? groups <= 7u : groups == 8u;
+}
+
+/* IP-literal contents: an IPv6 address, with an optional RFC 6874 zone "%25..." (IPvFuture is
+ * not used by CoAP). */
 static bool is_ip_literal_body(const char *s, size_t len)
 {
-    size_t colons = 0;
-    size_t i = 0;
-    if (len == 0)
+    const char *zone = memchr(s, '%', len);
+    size_t addr_len = zone != NULL ? (size_t)(zone - s) : len;
+    if (!is_ipv6(s, addr_len))
         return false;
-    for (; i < len && s[i] != '%'; i++) {
-        if (s[i] == ':')
-            colons++;
-        else if (hex_value(s[i]) < 0 && s[i] != '.')
+    if (zone != NULL) {
+        size_t rest = len - addr_len;
+        if (rest < 4 || zone[1] != '2' || zone[2] != '5')
             return false;
-    }
-    if (colons < 2)
-        return false;
-    if (i < len) { /* zone identifier: "%25" then unreserved / pct-encoded */
-        if (len - i < 4 || s[i + 1] != '2' || s[i + 2] != '5')
-            return false;
-        return check_component(s + i + 3, len - i - 3, is_unreserved) == ZCOAP_OK;
+        return check_component(zone + 3, rest - 3, is_unreserved) == ZCOAP_OK;
     }
     return true;
 }
@@ -312,8 +347,35 @@ static bool cancelled_by_dotdot(const char *rest, size_t len)
     return false;
 }
 
+/* Emits the Uri-Path options of a path. A lone empty segment is the path "/" (§6.4 step 8: no
+ * Uri-Path), so an empty first segment is held back until a second one shows it is real. */
+typedef struct path_emitter {
+    zcoap_builder_t *b;
+    size_t count;    /* segments emitted or held */
+    bool held_empty; /* the first segment was empty and is not emitted yet */
+} path_emitter_t;
+
+static int emit_segment(path_emitter_t *e, const char *seg, size_t len)
+{
+    int rc = ZCOAP_OK;
+    if (e->count == 0 && len == 0) {
+        e->held_empty = true;
+        e->count = 1;
+        return ZCOAP_OK;
+    }
+    if (e->held_empty) {
+        e->held_empty = false;
+        rc = zcoap_builder_add_opt(e->b, ZCOAP_OPT_URI_PATH, NULL, 0);
+    }
+    if (rc == ZCOAP_OK)
+        rc = add_decoded(e->b, ZCOAP_OPT_URI_PATH, seg, len, false);
+    e->count++;
+    return rc;
+}
+
 static int add_path(zcoap_builder_t *b, const char *path, size_t len)
 {
+    path_emitter_t e = {b, 0, false};
     /* §6.4 step 8: an empty path or "/" gives no Uri-Path; otherwise one option per segment. */
     if (len > 0 && path[0] == '/') {
         path++;
@@ -321,23 +383,21 @@ static int add_path(zcoap_builder_t *b, const char *path, size_t len)
     }
     if (len == 0)
         return ZCOAP_OK;
-    bool any = false;
     size_t i = 0;
     for (;;) {
         size_t n = segment_len(path + i, len - i);
         bool last = i + n == len;
         int dots = dot_segment(path + i, n);
         if (dots == 0 && !cancelled_by_dotdot(path + i + n, len - i - n)) {
-            int rc = add_decoded(b, ZCOAP_OPT_URI_PATH, path + i, n, false);
+            int rc = emit_segment(&e, path + i, n);
             if (rc != ZCOAP_OK)
                 return rc;
-            any = true;
         }
         if (last) {
-            /* A final "." or ".." leaves a trailing slash ("a/b/.." is "a/"), which is an empty
-             * last segment, unless nothing is left: the path is then "/" (no Uri-Path). */
-            if (dots != 0 && any)
-                return zcoap_builder_add_opt(b, ZCOAP_OPT_URI_PATH, NULL, 0);
+            /* A final "." or ".." leaves a trailing slash ("a/b/.." is "a/"): an empty last
+             * segment. */
+            if (dots != 0)
+                return emit_segment(&e, "", 0);
             return ZCOAP_OK;
         }
         i += n + 1;
@@ -346,8 +406,9 @@ static int add_path(zcoap_builder_t *b, const char *path, size_t len)
 
 static int add_query(zcoap_builder_t *b, const char *query, size_t len)
 {
-    /* §6.4 step 9: each "&"-separated argument of a non-empty query is one Uri-Query. */
-    if (query == NULL || len == 0)
+    /* §6.4 step 9: when the URI has a query component, each "&"-separated argument is one
+     * Uri-Query; "?" alone is one empty argument (RFC 3986 §3.4 tells "?" from no "?"). */
+    if (query == NULL)
         return ZCOAP_OK;
     size_t i = 0;
     for (;;) {
@@ -482,6 +543,11 @@ static void put_uint(out_buf_t *o, uint32_t v)
         put_char(o, digits[--n]);
 }
 
+static bool is_ip_literal_char(char c)
+{
+    return hex_value(c) >= 0 || c == ':' || c == '.' || c == '[' || c == ']';
+}
+
 static bool keep_in_query(char c)
 {
     /* §6.5 step 8: "&" separates arguments, so it must be escaped inside one. */
@@ -544,8 +610,11 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
         put_str(&o, secure ? "coaps://" : "coap://", secure ? 8u : 7u);
         if (have_host) {
             const char *h = (const char *)host_opt.val;
-            bool literal = host_opt.len > 0 && h[0] == '[';
-            if (literal || is_ipv4(h, host_opt.len))
+            bool literal = host_opt.len > 2 && h[0] == '[' && h[host_opt.len - 1] == ']' &&
+                           is_ip_literal_body(h + 1, host_opt.len - 2);
+            if (literal)
+                put_encoded(&o, host_opt.val, host_opt.len, is_ip_literal_char);
+            else if (is_ipv4(h, host_opt.len))
                 put_str(&o, h, host_opt.len);
             else
                 put_encoded(&o, host_opt.val, host_opt.len, is_reg_name_char);

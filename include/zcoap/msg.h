@@ -193,7 +193,7 @@ typedef struct zcoap_opt_def {
     uint16_t num;     /**< option number */
     uint8_t format;   /**< zcoap_opt_format_t */
     bool repeatable;  /**< may occur more than once */
-    bool supported;   /**< false: known but not implemented (OSCORE): treat as unrecognized */
+    bool supported;   /**< false: known but not implemented (OSCORE, Q-Block): unrecognized */
     uint16_t min_len; /**< shortest valid value */
     uint16_t max_len; /**< longest valid value */
     const char *name; /**< "Uri-Path" */
