@@ -27,7 +27,8 @@ int zcoap_builder_init(zcoap_builder_t *b, uint8_t *buf, size_t cap, uint8_t typ
     b->last_num = 0;
     b->err = ZCOAP_OK;
     if (buf == NULL || type > ZCOAP_TYPE_RST || token_len > ZCOAP_MAX_TOKEN_LEN ||
-        (token == NULL && token_len > 0))
+        (token == NULL && token_len > 0) ||
+        (code == ZCOAP_CODE_EMPTY && token_len > 0)) /* §4.1: Empty is the header alone */
         return fail(b, ZCOAP_EINVAL);
     if (cap < 4 + token_len)
         return fail(b, ZCOAP_ENOSPC);
@@ -224,7 +225,7 @@ int zcoap__builder_add_opt_slow(zcoap_builder_t *b, uint16_t num, const void *va
         return ZCOAP_EINVAL;
     if (b->err != ZCOAP_OK)
         return b->err;
-    if (val == NULL && len > 0)
+    if ((val == NULL && len > 0) || num == 0) /* option number 0 is reserved (§12.2) */
         return fail(b, ZCOAP_EINVAL);
     if (!zcoap__opt_len_ok(num, len))
         return fail(b, ZCOAP_EOPT_LENGTH);
@@ -330,8 +331,10 @@ uint8_t *zcoap_builder_payload_ptr(zcoap_builder_t *b, size_t *avail)
     if (b == NULL || avail == NULL || b->err != ZCOAP_OK)
         return NULL;
     b->len = b->opts_end;
-    if (b->cap - b->len < 2)
+    if (b->cap - b->len < 2) {
+        fail(b, ZCOAP_ENOSPC); /* no room for a marker and one byte: the payload is lost */
         return NULL;
+    }
     *avail = b->cap - b->len - 1;
     return b->buf + b->len + 1;
 }
@@ -359,12 +362,16 @@ ptrdiff_t zcoap_builder_finish(const zcoap_builder_t *b)
         return ZCOAP_EINVAL;
     if (b->err != ZCOAP_OK)
         return b->err;
+    /* RFC 7252 §4.1, §4.3: an Empty message is the 4-byte header alone and never NON. */
+    if (b->buf[1] == ZCOAP_CODE_EMPTY &&
+        (b->len != 4 || ((b->buf[0] >> 4) & 0x03u) == ZCOAP_TYPE_NON))
+        return ZCOAP_EINVAL;
     return (ptrdiff_t)b->len;
 }
 
 ptrdiff_t zcoap_build_empty(uint8_t *buf, size_t cap, uint8_t type, uint16_t mid)
 {
-    if (buf == NULL || type > ZCOAP_TYPE_RST)
+    if (buf == NULL || type > ZCOAP_TYPE_RST || type == ZCOAP_TYPE_NON) /* §4.3: never NON */
         return ZCOAP_EINVAL;
     if (cap < 4)
         return ZCOAP_ENOSPC;

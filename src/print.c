@@ -145,14 +145,12 @@ ptrdiff_t zcoap_msg_print(const zcoap_msg_t *msg, char *out, size_t cap)
     put_s(&l, " ]");
 
     if (msg->payload_len > 0) {
-        bool text = true;
-        for (size_t i = 0; i < msg->payload_len && text; i++)
-            text = printable(msg->payload[i]);
         put_s(&l, " :: ");
-        if (text) {
+        /* libcoap's rule: text if the first byte is printable (other bytes escaped), else a
+         * binary summary; ours keeps the hex on the same line. */
+        if (printable(msg->payload[0])) {
             put_c(&l, '\'');
-            for (size_t i = 0; i < msg->payload_len; i++)
-                put_c(&l, (char)msg->payload[i]);
+            put_escaped(&l, msg->payload, msg->payload_len, false);
             put_c(&l, '\'');
         } else {
             put_s(&l, "binary data length ");

@@ -441,12 +441,15 @@ int zcoap_builder_add_uri(zcoap_builder_t *b, const char *uri, size_t len, unsig
         (u.host_is_literal && (flags & ZCOAP_URI_OPT_HOST_LITERAL) != 0)) {
         bool ipv6 = memchr(u.host, ':', u.host_len) != NULL;
         if (ipv6) {
-            /* An IP-literal keeps its brackets (RFC 3986 §3.2.2). */
-            uint8_t tmp[2 + 255];
-            if (u.host_len > sizeof(tmp) - 2)
+            /* An IP-literal keeps its brackets (RFC 3986 §3.2.2) and loses its zone: a zone
+             * names an interface of the sender and means nothing to the server (RFC 6874 §4). */
+            uint8_t tmp[2 + 45];
+            const char *zone = memchr(u.host, '%', u.host_len);
+            size_t addr_len = zone != NULL ? (size_t)(zone - u.host) : u.host_len;
+            if (addr_len > sizeof(tmp) - 2) /* is_ipv6() allows no longer text */
                 return b->err = ZCOAP_EURI_HOST;
             tmp[0] = '[';
-            size_t n = percent_decode(tmp + 1, u.host, u.host_len, true);
+            size_t n = percent_decode(tmp + 1, u.host, addr_len, true);
             tmp[n + 1] = ']';
             rc = zcoap_builder_add_opt(b, ZCOAP_OPT_URI_HOST, tmp, n + 2);
         } else {

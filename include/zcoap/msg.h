@@ -109,6 +109,9 @@ inline bool zcoap_opt_iter_next(zcoap_opt_iter_t *it, zcoap_opt_t *opt);
 
 /**
  * @brief Next option numbered @p num (options are sorted, so this stops early).
+ *
+ * When nothing is found the iterator stays before the first option numbered above @p num, so a
+ * following find for a higher number still sees it.
  * @return true and fills @p opt; false when there is none left.
  */
 bool zcoap_opt_iter_find(zcoap_opt_iter_t *it, uint16_t num, zcoap_opt_t *opt);
@@ -211,7 +214,8 @@ const zcoap_opt_def_t *zcoap_opt_def(uint16_t num);
  * fail this check (use zcoap_opt_is_valid() to skip them while iterating).
  *
  * @param[in]  msg         a successfully parsed message
- * @param[in]  extra_known option numbers the application handles itself (may be NULL)
+ * @param[in]  extra_known option numbers the application handles itself (may be NULL); they
+ *                         are not checked at all (length, repetition: the application's job)
  * @param[in]  n_extra     how many
  * @param[out] bad_num     on failure, the offending option number (may be NULL)
  * @retval ZCOAP_OK                 nothing the recipient must reject
@@ -283,7 +287,8 @@ int zcoap_builder_set_token(zcoap_builder_t *b, const uint8_t *token, size_t tok
  * @brief Add an option with raw value bytes. Options may come in any order; the builder keeps
  *        them sorted, and an option with a number already present goes after the others.
  *
- * Known options are checked against their length bounds (zcoap_opt_def()).
+ * Known options are checked against their length bounds (zcoap_opt_def()); number 0 is
+ * reserved (ZCOAP_EINVAL). @p val must not point into the builder's own buffer.
  * @retval ZCOAP_OK, ZCOAP_ENOSPC, ZCOAP_EOPT_LENGTH, ZCOAP_EINVAL
  */
 inline int zcoap_builder_add_opt(zcoap_builder_t *b, uint16_t num, const void *val, size_t len);
@@ -309,7 +314,8 @@ int zcoap_builder_set_payload(zcoap_builder_t *b, const void *data, size_t len);
  *
  * Write up to *@p avail bytes at the returned pointer, then call zcoap_builder_commit_payload().
  * Any previous payload is dropped. The pointer is valid until the next call on the builder.
- * @return NULL when the builder is in error or has no room.
+ * @return NULL when the builder is in error or has no room for a payload marker and one byte
+ *         (then ZCOAP_ENOSPC sticks, since the payload the caller meant to add is lost).
  */
 uint8_t *zcoap_builder_payload_ptr(zcoap_builder_t *b, size_t *avail);
 /** Commit @p len bytes written at zcoap_builder_payload_ptr(). */
@@ -317,7 +323,8 @@ int zcoap_builder_commit_payload(zcoap_builder_t *b, size_t len);
 
 /**
  * @brief Finish: the message occupies buf[0 .. result).
- * @return the message length, or the first error met (sticky).
+ * @return the message length, or the first error met (sticky), or ZCOAP_EINVAL for an Empty
+ *         message (code 0.00) with options or payload, or of type NON (RFC 7252 §4.1, §4.3).
  */
 ptrdiff_t zcoap_builder_finish(const zcoap_builder_t *b);
 
@@ -385,7 +392,8 @@ int zcoap_builder_add_uri_path(zcoap_builder_t *b, const char *path_query, size_
  * @brief Compose a URI from a request's options (RFC 7252 §6.5), percent-encoding as needed,
  *        into @p out, NUL-terminated.
  * @param[in] dst_host host to use when there is no Uri-Host (an IP literal; an IPv6 address is
- *                     put in brackets), or NULL for none (then the result starts with the path)
+ *                     put in brackets unless it already is), or NULL for none (then the result
+ *                     starts with the path)
  * @param[in] dst_port port to use when there is no Uri-Port
  * @return the length written (without the NUL), or ZCOAP_ENOSPC / ZCOAP_EINVAL.
  */
@@ -403,7 +411,7 @@ ptrdiff_t zcoap_msg_path(const zcoap_msg_t *msg, bool location, char *out, size_
 /* Names and printing                                                                          */
 /* ------------------------------------------------------------------------------------------- */
 
-/** "CON", "NON", "ACK", "RST". */
+/** "CON", "NON", "ACK", "RST"; "???" for a value above 3. */
 const char *zcoap_type_name(uint8_t type);
 /** "GET" ... "iPATCH" for methods, "2.05" style for others; NULL never (unknown: "x.yy"). */
 const char *zcoap_code_name(uint8_t code);

@@ -177,7 +177,7 @@ inline bool zcoap_opt_iter_next(zcoap_opt_iter_t *it, zcoap_opt_t *opt)
 inline int zcoap_builder_add_opt(zcoap_builder_t *b, uint16_t num, const void *val, size_t len)
 {
     if (b == NULL || b->err != ZCOAP_OK || !(num >= b->last_num && b->len == b->opts_end) ||
-        (val == NULL && len > 0) || !zcoap__opt_len_ok(num, len))
+        num == 0 || (val == NULL && len > 0) || !zcoap__opt_len_ok(num, len))
         return zcoap__builder_add_opt_slow(b, num, val, len); /* also reports every error */
     /* The common case: in order, no payload yet. last_num is 0 while there are no options, so
      * the delta is right for the first option too. */

@@ -34,9 +34,9 @@ typedef enum zcoap_type {
 } zcoap_type_t;
 
 /** Builds a code byte from class and detail: ZCOAP_CODE(2, 5) is 2.05. */
-#define ZCOAP_CODE(cls, detail) ((unsigned)(((cls) << 5) | (detail)))
+#define ZCOAP_CODE(cls, detail) ((((unsigned)(cls)&0x7u) << 5) | ((unsigned)(detail)&0x1Fu))
 /** Class (0-7) of a code byte. */
-#define ZCOAP_CODE_CLASS(code) ((unsigned)(code) >> 5)
+#define ZCOAP_CODE_CLASS(code) (((unsigned)(code) >> 5) & 0x7u)
 /** Detail (0-31) of a code byte. */
 #define ZCOAP_CODE_DETAIL(code) ((unsigned)(code)&0x1Fu)
 
