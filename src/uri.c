@@ -608,7 +608,9 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
     if (msg == NULL || out == NULL)
         return ZCOAP_EINVAL;
     out_buf_t o = {out, cap, 0, cap == 0};
-    bool have_host = zcoap_msg_find_opt(msg, ZCOAP_OPT_URI_HOST, &host_opt);
+    /* A Uri-Host outside its 1-255 bytes is treated as absent (§5.4.3). */
+    bool have_host = zcoap_msg_find_opt(msg, ZCOAP_OPT_URI_HOST, &host_opt) &&
+                     zcoap_opt_is_valid(&host_opt);
     if (have_host || dst_host != NULL) {
         put_str(&o, secure ? "coaps://" : "coap://", secure ? 8u : 7u);
         if (have_host) {
@@ -631,8 +633,9 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
                 put_char(&o, ']');
         }
         zcoap_opt_t port_opt;
+        /* A Uri-Port longer than 2 bytes is not a port (§5.4.3): keep the destination's. */
         if (zcoap_msg_find_opt(msg, ZCOAP_OPT_URI_PORT, &port_opt) &&
-            zcoap_opt_uint(&port_opt, &port) != ZCOAP_OK)
+            (!zcoap_opt_is_valid(&port_opt) || zcoap_opt_uint(&port_opt, &port) != ZCOAP_OK))
             port = dst_port;
         if (port != (secure ? ZCOAP_DEFAULT_SECURE_PORT : ZCOAP_DEFAULT_PORT)) {
             put_char(&o, ':');

@@ -574,6 +574,18 @@ static ptrdiff_t render_path(const zcoap_msg_t *msg, char *out, size_t cap)
     return zcoap_msg_path(msg, false, out, cap);
 }
 
+static void out_of_bounds_uri_host_and_port_are_ignored(void **state)
+{
+    (void)state;
+    zcoap_msg_t msg;
+    /* received bytes, not built ones: the builder refuses these lengths. Uri-Host of 0 bytes
+     * (3: delta 3, length 0) and Uri-Port of 3 bytes (delta 4, length 3): both outside their
+     * bounds, so treated as absent when composing (RFC 7252 §5.4.3) */
+    static const uint8_t wire[] = {0x40, 0x01, 0x00, 0x01, 0x30, 0x43, 0x73, 0x71, 0x73};
+    parse_ok(&msg, wire, sizeof(wire));
+    expect_msg_uri(&msg, false, "192.0.2.1", 5683, "coap://192.0.2.1/");
+}
+
 static void ipv6_zone_is_not_sent(void **state)
 {
     (void)state;
@@ -630,6 +642,7 @@ int main(void)
         cmocka_unit_test(paths_and_locations),
         cmocka_unit_test(bounded_output),
         cmocka_unit_test(ipv6_zone_is_not_sent),
+        cmocka_unit_test(out_of_bounds_uri_host_and_port_are_ignored),
     };
     return cmocka_run_group_tests_name("uri", tests, NULL, NULL);
 }
