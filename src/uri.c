@@ -609,8 +609,8 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
         return ZCOAP_EINVAL;
     out_buf_t o = {out, cap, 0, cap == 0};
     /* A Uri-Host outside its 1-255 bytes is treated as absent (§5.4.3). */
-    bool have_host = zcoap_msg_find_opt(msg, ZCOAP_OPT_URI_HOST, &host_opt) &&
-                     zcoap_opt_is_valid(&host_opt);
+    bool have_host =
+        zcoap_msg_find_opt(msg, ZCOAP_OPT_URI_HOST, &host_opt) && zcoap_opt_is_valid(&host_opt);
     if (have_host || dst_host != NULL) {
         put_str(&o, secure ? "coaps://" : "coap://", secure ? 8u : 7u);
         if (have_host) {
