@@ -11,6 +11,13 @@ static inline int fail(zcoap_builder_t *b, int err)
     return err;
 }
 
+/* RFC 7252 §12.1: classes 1, 6 and 7 are reserved; the parser refuses them, so never send one. */
+static inline bool code_is_reserved(uint8_t code)
+{
+    unsigned cls = ZCOAP_CODE_CLASS(code);
+    return cls == 1u || cls == 6u || cls == 7u;
+}
+
 static inline size_t token_len_of(const zcoap_builder_t *b)
 {
     return (size_t)(b->buf[0] & 0x0Fu);
@@ -28,7 +35,8 @@ int zcoap_builder_init(zcoap_builder_t *b, uint8_t *buf, size_t cap, uint8_t typ
     b->err = ZCOAP_OK;
     if (buf == NULL || type > ZCOAP_TYPE_RST || token_len > ZCOAP_MAX_TOKEN_LEN ||
         (token == NULL && token_len > 0) ||
-        (code == ZCOAP_CODE_EMPTY && token_len > 0)) /* §4.1: Empty is the header alone */
+        (code == ZCOAP_CODE_EMPTY && token_len > 0) || /* §4.1: Empty is the header alone */
+        code_is_reserved(code))
         return fail(b, ZCOAP_EINVAL);
     if (cap < 4 + token_len)
         return fail(b, ZCOAP_ENOSPC);
@@ -121,6 +129,8 @@ int zcoap_builder_set_code(zcoap_builder_t *b, uint8_t code)
         return ZCOAP_EINVAL;
     if (b->err != ZCOAP_OK)
         return b->err;
+    if (code_is_reserved(code))
+        return fail(b, ZCOAP_EINVAL);
     b->buf[1] = code;
     return ZCOAP_OK;
 }

@@ -252,7 +252,7 @@ typedef struct zcoap_builder {
  * @brief Start a message: writes the 4-byte header and the token.
  * @param[in] buf,cap   destination; the builder never writes outside it
  * @param[in] type      zcoap_type_t
- * @param[in] code      code byte
+ * @param[in] code      code byte (classes 1, 6 and 7 are reserved: ZCOAP_EINVAL)
  * @param[in] mid       message ID
  * @param[in] token     token bytes (may be NULL when @p token_len is 0)
  * @param[in] token_len 0-8
@@ -276,7 +276,7 @@ int zcoap_builder_init_copy(zcoap_builder_t *b, uint8_t *buf, size_t cap, const 
 
 /** Change the message type. */
 int zcoap_builder_set_type(zcoap_builder_t *b, uint8_t type);
-/** Change the code. */
+/** Change the code (a reserved class 1, 6 or 7 gives ZCOAP_EINVAL). */
 int zcoap_builder_set_code(zcoap_builder_t *b, uint8_t code);
 /** Change the message ID. */
 int zcoap_builder_set_mid(zcoap_builder_t *b, uint16_t mid);

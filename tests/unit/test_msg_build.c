@@ -469,6 +469,23 @@ static void empty_messages_stay_empty(void **state)
     assert_zcoap_len(zcoap_builder_finish(&b), 4);
 }
 
+static void reserved_code_classes_are_refused(void **state)
+{
+    (void)state;
+    zcoap_builder_t b;
+    /* RFC 7252 §12.1: classes 1, 6, 7 are reserved and zcoap_msg_parse drops them */
+    assert_zcoap_err(zcoap_builder_init(&b, buf, 64, ZCOAP_TYPE_CON, 0x21, 1, NULL, 0),
+                     ZCOAP_EINVAL);
+    assert_zcoap_err(zcoap_builder_init(&b, buf, 64, ZCOAP_TYPE_CON, 0xC1, 1, NULL, 0),
+                     ZCOAP_EINVAL);
+    assert_zcoap_ok(zcoap_builder_init(&b, buf, 64, ZCOAP_TYPE_CON, ZCOAP_GET, 1, NULL, 0));
+    assert_zcoap_err(zcoap_builder_set_code(&b, 0xE0), ZCOAP_EINVAL);
+    assert_zcoap_err(zcoap_builder_finish(&b), ZCOAP_EINVAL);
+    assert_zcoap_ok(zcoap_builder_init(&b, buf, 64, ZCOAP_TYPE_CON, ZCOAP_GET, 1, NULL, 0));
+    assert_zcoap_ok(zcoap_builder_set_code(&b, ZCOAP_HOP_LIMIT_REACHED));
+    assert_zcoap_len(zcoap_builder_finish(&b), 4);
+}
+
 static void option_zero_is_reserved(void **state)
 {
     (void)state;
@@ -1029,6 +1046,7 @@ int main(void)
         cmocka_unit_test(payload_ptr_without_room),
         cmocka_unit_test(empty_messages_stay_empty),
         cmocka_unit_test(option_zero_is_reserved),
+        cmocka_unit_test(reserved_code_classes_are_refused),
         cmocka_unit_test(options_after_payload_keep_it_intact),
         cmocka_unit_test(extended_delta_boundaries),
         cmocka_unit_test(extended_length_boundaries),
