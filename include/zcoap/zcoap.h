@@ -6,6 +6,7 @@
 #define ZCOAP_ZCOAP_H
 
 #include "zcoap/config.h"
+#include "zcoap/endpoint.h"
 #include "zcoap/err.h"
 #include "zcoap/msg.h"
 #include "zcoap/proto.h"

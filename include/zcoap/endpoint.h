@@ -1,0 +1,335 @@
+/**
+ * @file endpoint.h
+ * @brief The sans-I/O CoAP endpoint (RFC 7252 §4-§5): one peer, no heap, no clock, no socket.
+ *
+ * One endpoint talks to one peer through two state machines, each with at most one exchange in
+ * flight (NSTART = 1): the outgoing path (requests we send, pings) and the incoming path
+ * (requests the peer sends). Time, randomness and datagrams come in through the API; datagrams
+ * go out by being pulled. The driver loop, after every datagram, timer or API call:
+ *
+ * @code
+ * zcoap_ep_receive(ep, dgram, len, now);                       // when a datagram arrived
+ * while (zcoap_ep_process(ep, now, &ev) == 1) handle(&ev);      // events, timers
+ * while ((n = zcoap_ep_next_datagram(ep, now, &p)) > 0) send(p, (size_t)n);
+ * deadline = zcoap_ep_next_deadline(ep);                        // arm the one timer, or none
+ * @endcode
+ *
+ * Calling process early does nothing; late catches up; twice is harmless. Times are absolute
+ * milliseconds from one monotonic clock of the caller's choice (uv_now() in the adapter).
+ *
+ * Lifetimes: a message view in an event points into the datagram given to zcoap_ep_receive()
+ * (nothing is copied) and is valid until the next zcoap_ep_receive() on this endpoint, as long as
+ * the caller keeps that datagram unchanged. A pointer from zcoap_ep_next_datagram() is valid until
+ * the next call on the endpoint.
+ */
+#ifndef ZCOAP_ENDPOINT_H
+#define ZCOAP_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zcoap/config.h"
+#include "zcoap/msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** "No deadline" for zcoap_ep_next_deadline(). */
+#define ZCOAP_NEVER UINT64_MAX
+
+/** Default number of responses kept for duplicate requests. */
+#ifndef ZCOAP_EP_DEFAULT_RESP_SLOTS
+#define ZCOAP_EP_DEFAULT_RESP_SLOTS 2
+#endif
+
+/** Default number of recent incoming message IDs remembered for de-duplication. */
+#ifndef ZCOAP_EP_DEFAULT_DEDUP
+#define ZCOAP_EP_DEFAULT_DEDUP 8
+#endif
+
+/** Capacity of the internal event queue (events of one receive or one process step). */
+#define ZCOAP_EP_EVENT_QUEUE 8
+/** Capacity of the internal queue of Empty ACK/RST messages waiting to be pulled. */
+#define ZCOAP_EP_CONTROL_QUEUE 4
+
+/**
+ * @brief Random source: fill @p out with @p len unpredictable bytes.
+ *
+ * Tokens must be hard to guess (RFC 7252 §5.3.1): the adapter passes the operating system's
+ * source; tests pass a seeded generator.
+ * @return 0 on success, a negative code on failure (the endpoint then refuses the request).
+ */
+typedef int (*zcoap_rng_fn)(void *ctx, uint8_t *out, size_t len);
+
+/** Transmission parameters (RFC 7252 §4.8). The derived times are computed from these. */
+typedef struct zcoap_tx_params {
+    uint32_t ack_timeout_ms;           /**< ACK_TIMEOUT, default 2000 */
+    uint16_t ack_random_factor_permil; /**< ACK_RANDOM_FACTOR x 1000, default 1500 (>= 1000) */
+    uint8_t max_retransmit;            /**< MAX_RETRANSMIT, default 4 (at most 10) */
+    uint32_t max_latency_ms;           /**< MAX_LATENCY, default 100000 */
+} zcoap_tx_params_t;
+
+/** RFC 7252 §4.8.2 MAX_TRANSMIT_SPAN: ACK_TIMEOUT * (2^MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR. */
+uint64_t zcoap_tx_max_transmit_span_ms(const zcoap_tx_params_t *p);
+/** RFC 7252 §4.8.2 MAX_TRANSMIT_WAIT: ACK_TIMEOUT * (2^(MAX_RETRANSMIT+1) - 1) * factor. */
+uint64_t zcoap_tx_max_transmit_wait_ms(const zcoap_tx_params_t *p);
+/** RFC 7252 §4.8.2 EXCHANGE_LIFETIME: span + 2 * MAX_LATENCY + PROCESSING_DELAY (= ACK_TIMEOUT). */
+uint64_t zcoap_tx_exchange_lifetime_ms(const zcoap_tx_params_t *p);
+/** RFC 7252 §4.8.2 NON_LIFETIME: span + MAX_LATENCY. */
+uint64_t zcoap_tx_non_lifetime_ms(const zcoap_tx_params_t *p);
+
+/** One remembered incoming message ID (private fields; the caller only provides the array). */
+typedef struct zcoap_dedup_entry {
+    uint64_t expires_ms; /* private */
+    uint16_t mid;        /* private */
+    uint16_t resp_len;   /* private: length of the stored response */
+    uint8_t flags;       /* private */
+    int8_t resp_slot;    /* private: stored response, or -1 */
+} zcoap_dedup_entry_t;
+
+/** Endpoint configuration: parameters and the caller's buffers. */
+typedef struct zcoap_ep_config {
+    zcoap_tx_params_t tx;         /**< transmission parameters */
+    uint8_t token_len;            /**< token length of our requests, 0-8 (default 8) */
+    uint32_t auto_ack_ms;         /**< send the empty ACK for an unanswered CON request after
+                                       this long (default 500, well under ACK_TIMEOUT) */
+    uint32_t response_timeout_ms; /**< how long a request waits for its response after it was
+                                       acknowledged or sent NON (default: EXCHANGE_LIFETIME) */
+    size_t msg_cap;               /**< size of each message buffer (default ZCOAP_MAX_MSG_SIZE,
+                                       16-65535); a larger request is answered 4.13 with Size1 */
+    uint8_t *req_buf;             /**< msg_cap bytes: our request being sent/retransmitted */
+    uint8_t *resp_store;          /**< resp_slots * msg_cap bytes: our responses, kept for
+                                       duplicate requests */
+    size_t resp_slots;            /**< how many responses are kept (1-127) */
+    zcoap_dedup_entry_t *dedup;   /**< ring of recent incoming message IDs */
+    size_t dedup_cap;             /**< its size (1-127) */
+    zcoap_rng_fn rng;             /**< random source (required) */
+    void *rng_ctx;                /**< passed to rng */
+} zcoap_ep_config_t;
+
+/** Storage of the default configuration, for callers that want one object per endpoint. */
+typedef struct zcoap_ep_storage {
+    uint8_t req[ZCOAP_MAX_MSG_SIZE];
+    uint8_t resp[ZCOAP_EP_DEFAULT_RESP_SLOTS * ZCOAP_MAX_MSG_SIZE];
+    zcoap_dedup_entry_t dedup[ZCOAP_EP_DEFAULT_DEDUP];
+} zcoap_ep_storage_t;
+
+/**
+ * @brief Fill @p cfg with the RFC 7252 §4.8 defaults and point its buffers into @p storage
+ *        (may be NULL: then the caller sets the buffers). The rng is left NULL: set it.
+ */
+void zcoap_ep_config_default(zcoap_ep_config_t *cfg, zcoap_ep_storage_t *storage);
+
+/** Event kinds, on coap-zero's three channels (endpoint, incoming path, outgoing path). */
+typedef enum zcoap_event_kind {
+    ZCOAP_EV_NONE = 0,
+    /* endpoint channel */
+    ZCOAP_EV_FORMAT_ERROR,  /**< malformed datagram (ev.err says how); answered RST if CON */
+    ZCOAP_EV_PING_ANSWERED, /**< an Empty CON (ping) was answered with RST */
+    ZCOAP_EV_UNHANDLED,     /**< a message that matches nothing was answered with RST */
+    /* incoming path: requests from the peer */
+    ZCOAP_EV_IN_REQUEST,           /**< a request (ev.msg): answer it with zcoap_ep_respond_*() */
+    ZCOAP_EV_IN_DUPLICATE,         /**< a duplicate request, answered from the stored response */
+    ZCOAP_EV_IN_REJECTED,          /**< a request answered by the endpoint itself (4.02, 4.13) */
+    ZCOAP_EV_IN_ACK_SENT,          /**< the empty ACK went out; the response becomes separate */
+    ZCOAP_EV_IN_CON_RESPONSE_SENT, /**< a separate CON response went out (first transmission) */
+    ZCOAP_EV_IN_SUCCESS,           /**< the response was delivered (piggybacked/NON sent, or the
+                                        CON response acknowledged) */
+    ZCOAP_EV_IN_RST_SENT,          /**< the application rejected the request with RST */
+    ZCOAP_EV_IN_TIMEOUT,           /**< a separate CON response was never acknowledged */
+    ZCOAP_EV_IN_RESET,             /**< the peer answered our CON response with RST */
+    /* outgoing path: our requests */
+    ZCOAP_EV_OUT_CON_SENT,          /**< our CON request went out (first transmission) */
+    ZCOAP_EV_OUT_NON_SENT,          /**< our NON request went out */
+    ZCOAP_EV_OUT_PING_SENT,         /**< our ping went out */
+    ZCOAP_EV_OUT_EMPTY_ACK,         /**< the peer acknowledged; a separate response will follow */
+    ZCOAP_EV_OUT_RESPONSE,          /**< the response (ev.msg); the exchange is over */
+    ZCOAP_EV_OUT_PONG,              /**< our ping was answered (RST); the exchange is over */
+    ZCOAP_EV_OUT_TIMEOUT,           /**< no ACK after MAX_RETRANSMIT, or no response in time */
+    ZCOAP_EV_OUT_WRONG_TOKEN,       /**< an ACK with our message ID carried another token (ev.msg):
+                                         not taken as the response; a separate one may follow */
+    ZCOAP_EV_OUT_RESET,             /**< the peer answered our request with RST */
+    ZCOAP_EV_OUT_DUPLICATE_RESPONSE /**< a duplicate of the CON response, acknowledged again */
+} zcoap_event_kind_t;
+
+/** Which channel an event kind belongs to. */
+typedef enum zcoap_event_channel {
+    ZCOAP_CH_ENDPOINT,
+    ZCOAP_CH_INCOMING,
+    ZCOAP_CH_OUTGOING
+} zcoap_event_channel_t;
+
+/** One event. */
+typedef struct zcoap_event {
+    zcoap_event_kind_t kind;
+    int err;         /**< ZCOAP_EMSG_* for ZCOAP_EV_FORMAT_ERROR, else 0 */
+    bool has_msg;    /**< msg is set (requests, responses, wrong token, duplicates, unhandled) */
+    zcoap_msg_t msg; /**< view into the received datagram (see the file comment for lifetime) */
+} zcoap_event_t;
+
+/** The channel of an event kind. */
+zcoap_event_channel_t zcoap_event_channel(zcoap_event_kind_t kind);
+/** "IN_REQUEST", "OUT_TIMEOUT", ... for logs. */
+const char *zcoap_event_name(zcoap_event_kind_t kind);
+
+/* Private state of the endpoint; fields may change between versions. */
+typedef struct zcoap__ep_control {
+    uint8_t type;
+    uint16_t mid;
+} zcoap__ep_control_t;
+
+/**
+ * @brief A CoAP endpoint toward one peer. Allocate it anywhere (its size is known at compile
+ *        time); everything after @c data is private.
+ */
+typedef struct zcoap_ep {
+    void *data; /**< for the application */
+    /* private */
+    zcoap_ep_config_t cfg;
+    uint16_t next_mid;
+    /* outgoing path */
+    uint8_t out_state;
+    uint8_t out_retransmits;
+    bool out_pending_tx; /* a transmission of req_buf is due to be pulled */
+    bool out_begun;      /* request_begin done, send not yet */
+    size_t out_len;
+    uint16_t out_mid;
+    uint8_t out_token[ZCOAP_MAX_TOKEN_LEN];
+    uint8_t out_token_len;
+    uint32_t out_timeout_ms;  /* current retransmission timeout */
+    uint32_t out_response_ms; /* response timeout of this request */
+    uint64_t out_deadline;
+    uint16_t out_last_resp_mid;     /* separate CON response taken last, for its duplicates */
+    uint64_t out_last_resp_expires; /* 0: none */
+    /* incoming path */
+    uint8_t in_state;
+    uint8_t in_type;
+    bool in_piggyback; /* the response being built goes in the ACK */
+    uint16_t in_mid;
+    uint16_t in_resp_mid;
+    uint8_t in_token[ZCOAP_MAX_TOKEN_LEN];
+    uint8_t in_token_len;
+    int8_t in_dedup; /* dedup entry of the current request, or -1 */
+    uint8_t in_slot; /* response slot being built or sent */
+    size_t in_len;   /* length of the response in the slot */
+    bool in_pending_tx;
+    uint8_t in_retransmits;
+    uint32_t in_timeout_ms;
+    uint64_t in_deadline;
+    uint8_t next_slot;
+    uint8_t dedup_next;
+    int8_t dup_slot; /* stored response to send again for a duplicate, or -1 */
+    uint16_t dup_len;
+    /* queues */
+    zcoap__ep_control_t control[ZCOAP_EP_CONTROL_QUEUE];
+    uint8_t control_len;
+    uint8_t control_buf[4];
+    zcoap_event_t events[ZCOAP_EP_EVENT_QUEUE];
+    uint8_t ev_head;
+    uint8_t ev_len;
+    uint32_t events_dropped;
+} zcoap_ep_t;
+
+/**
+ * @brief Initialise an endpoint.
+ * @param[in] cfg copied; the buffers it points to must outlive the endpoint
+ * @retval ZCOAP_OK, ZCOAP_EINVAL (missing rng or buffer, token_len > 8, msg_cap < 16, ...)
+ */
+int zcoap_ep_init(zcoap_ep_t *ep, const zcoap_ep_config_t *cfg, uint64_t now_ms);
+
+/**
+ * @brief Forget every exchange and queued event or datagram (no event is reported after this
+ *        for what was in flight). The configuration is kept.
+ */
+void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms);
+
+/**
+ * @brief Hand a datagram from the peer to the endpoint. It is handled at once (automatic ACK, RST,
+ *        duplicate answers are queued for zcoap_ep_next_datagram()) and its events are queued for
+ *        zcoap_ep_process(). Network input never makes this fail.
+ * @retval ZCOAP_OK, ZCOAP_EINVAL (NULL arguments)
+ */
+int zcoap_ep_receive(zcoap_ep_t *ep, const uint8_t *dgram, size_t len, uint64_t now_ms);
+
+/**
+ * @brief Advance the timers (retransmissions, automatic ACK, response timeouts, de-duplication
+ *        windows) to @p now_ms and return the next event.
+ * @return 1 and fills @p ev; 0 when there is no event.
+ */
+int zcoap_ep_process(zcoap_ep_t *ep, uint64_t now_ms, zcoap_event_t *ev);
+
+/**
+ * @brief The next datagram to send to the peer, if any.
+ * @param[out] out points to the datagram, valid until the next call on the endpoint
+ * @return its length, 0 when nothing is to be sent, or ZCOAP_EINVAL.
+ */
+ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t **out);
+
+/** Absolute time at which zcoap_ep_process() must be called next, or ZCOAP_NEVER. */
+uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep);
+
+/** True when no exchange is in flight in either direction and nothing is queued. */
+bool zcoap_ep_is_idle(const zcoap_ep_t *ep);
+
+/* ---- requests out ------------------------------------------------------------------------- */
+
+/**
+ * @brief Start a request: a builder over the endpoint's request buffer, with the header, a fresh
+ *        message ID and a fresh random token already written. Add options and payload with the
+ *        builder, then call zcoap_ep_request_send().
+ * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
+ * @param[in] method request code (0.01-0.31)
+ * @retval ZCOAP_OK, ZCOAP_EBUSY (a request is in flight: NSTART = 1), ZCOAP_EINVAL, or the rng's
+ *         error
+ */
+int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_builder_t *b);
+
+/**
+ * @brief Send the request prepared with zcoap_ep_request_begin().
+ * @param[in] response_timeout_ms how long to wait for the response once acknowledged (CON) or
+ *            sent (NON); 0 for the configured default
+ * @retval ZCOAP_OK, ZCOAP_ESTATE (no request begun), or the builder's sticky error
+ */
+int zcoap_ep_request_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint32_t response_timeout_ms,
+                          uint64_t now_ms);
+
+/**
+ * @brief Convenience: a request to a URI ("coap://host/path?query"), with an optional payload.
+ * @retval as zcoap_ep_request_begin() and zcoap_ep_request_send(), plus the URI errors
+ */
+int zcoap_ep_request_uri(zcoap_ep_t *ep, uint8_t type, uint8_t method, const char *uri,
+                         const void *payload, size_t payload_len, uint64_t now_ms);
+
+/** Send a ping (Empty CON, RFC 7252 §4.3); the answer is ZCOAP_EV_OUT_PONG or a timeout. */
+int zcoap_ep_ping(zcoap_ep_t *ep, uint64_t now_ms);
+
+/** Abandon our request in flight (no event follows for it); a late response gets RST. */
+int zcoap_ep_cancel(zcoap_ep_t *ep);
+
+/* ---- answering requests in ---------------------------------------------------------------- */
+
+/**
+ * @brief Start the response to the request of the last ZCOAP_EV_IN_REQUEST: a builder over a
+ *        response slot, with the header and the request's token written. It is piggybacked in the
+ *        ACK when the request was CON and not yet acknowledged; otherwise a separate response, CON
+ *        or NON as @p confirmable says (a NON request gets a NON response unless asked).
+ * @retval ZCOAP_OK, ZCOAP_ESTATE (no request to answer), ZCOAP_EINVAL
+ */
+int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoap_builder_t *b);
+
+/** Send the response prepared with zcoap_ep_response_begin(). */
+int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms);
+
+/** Acknowledge the CON request now (empty ACK) and answer later with a separate response. */
+int zcoap_ep_respond_ack(zcoap_ep_t *ep, uint64_t now_ms);
+
+/** Reject the request with RST (RFC 7252 §4.2, §4.3). */
+int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZCOAP_ENDPOINT_H */

@@ -1,0 +1,50 @@
+/* Shared between the endpoint's sources; never installed. */
+#ifndef ZCOAP_ENDPOINT_INTERNAL_H
+#define ZCOAP_ENDPOINT_INTERNAL_H
+
+#include "zcoap/endpoint.h"
+
+/* Outgoing path states (DESIGN.md §4). */
+enum {
+    ZCOAP__OUT_IDLE,
+    ZCOAP__OUT_CON_SENT,       /* CON request out, retransmitting until ACK/RST/response */
+    ZCOAP__OUT_AWAIT_SEPARATE, /* empty ACK (or wrong-token ACK) received, response due */
+    ZCOAP__OUT_NON_SENT,       /* NON request out, response due */
+    ZCOAP__OUT_PING_SENT       /* Empty CON out, retransmitting until RST */
+};
+
+/* Incoming path states. */
+enum {
+    ZCOAP__IN_IDLE,
+    ZCOAP__IN_RECEIVED,    /* request delivered, the application has not answered */
+    ZCOAP__IN_ACKED,       /* empty ACK sent, the separate response is due */
+    ZCOAP__IN_CON_RESPONSE /* separate CON response out, retransmitting until ACK/RST */
+};
+
+/* Dedup entry flags. */
+enum {
+    ZCOAP__DEDUP_USED = 1u << 0,
+    ZCOAP__DEDUP_CON = 1u << 1,
+    ZCOAP__DEDUP_ACKED = 1u << 2, /* an empty ACK was sent: duplicates get it again */
+    ZCOAP__DEDUP_RST = 1u << 3    /* rejected with RST: duplicates get RST again */
+};
+
+void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zcoap_msg_t *msg);
+void zcoap__ep_control(zcoap_ep_t *ep, uint8_t type, uint16_t mid);
+uint16_t zcoap__ep_new_mid(zcoap_ep_t *ep);
+/* RFC 7252 §4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]. */
+uint32_t zcoap__ep_initial_timeout(zcoap_ep_t *ep);
+uint8_t *zcoap__ep_slot(const zcoap_ep_t *ep, size_t slot);
+
+/* Outgoing path (ep_out.c). Each receive function returns true when the message was its own. */
+bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms);
+void zcoap__ep_out_timers(zcoap_ep_t *ep, uint64_t now_ms);
+
+/* Incoming path (ep_in.c). */
+bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg);
+void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t len,
+                                  uint64_t now_ms);
+void zcoap__ep_in_timers(zcoap_ep_t *ep, uint64_t now_ms);
+uint64_t zcoap__ep_dedup_deadline(const zcoap_ep_t *ep);
+
+#endif /* ZCOAP_ENDPOINT_INTERNAL_H */

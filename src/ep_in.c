@@ -1,0 +1,297 @@
+/* The incoming path: requests from the peer, answered piggybacked, separately (CON or NON) or
+ * with RST; automatic empty ACK for a slow application; de-duplication (RFC 7252 §4.5) with the
+ * stored responses replayed; 4.02 and 4.13 answered by the endpoint itself. */
+#include <string.h>
+
+#include "endpoint_internal.h"
+
+static void in_end(zcoap_ep_t *ep)
+{
+    ep->in_state = ZCOAP__IN_IDLE;
+    ep->in_dedup = -1;
+}
+
+static zcoap_dedup_entry_t *dedup_find(zcoap_ep_t *ep, uint16_t mid, uint64_t now_ms)
+{
+    for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
+        zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
+        if ((e->flags & ZCOAP__DEDUP_USED) != 0 && e->mid == mid && now_ms < e->expires_ms)
+            return e;
+    }
+    return NULL;
+}
+
+/* Remember a request's ID for its window (§4.5: EXCHANGE_LIFETIME for CON, NON_LIFETIME for
+ * NON); the ring overwrites the oldest entry. */
+static int8_t dedup_add(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
+{
+    size_t i = ep->dedup_next;
+    ep->dedup_next = (uint8_t)((i + 1u) % ep->cfg.dedup_cap);
+    zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
+    bool con = msg->type == ZCOAP_TYPE_CON;
+    e->mid = msg->mid;
+    e->flags = (uint8_t)(ZCOAP__DEDUP_USED | (con ? ZCOAP__DEDUP_CON : 0u));
+    e->resp_slot = -1;
+    e->resp_len = 0;
+    e->expires_ms = now_ms + (con ? zcoap_tx_exchange_lifetime_ms(&ep->cfg.tx)
+                                  : zcoap_tx_non_lifetime_ms(&ep->cfg.tx));
+    if ((int)i == ep->in_dedup)
+        ep->in_dedup = -1;
+    return (int8_t)i;
+}
+
+uint64_t zcoap__ep_dedup_deadline(const zcoap_ep_t *ep)
+{
+    uint64_t d = ZCOAP_NEVER;
+    for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
+        const zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
+        if ((e->flags & ZCOAP__DEDUP_USED) != 0 && e->expires_ms < d)
+            d = e->expires_ms;
+    }
+    return d;
+}
+
+/* Take the next response slot; responses of older requests stored there are forgotten. */
+static uint8_t take_slot(zcoap_ep_t *ep)
+{
+    uint8_t slot = ep->next_slot;
+    ep->next_slot = (uint8_t)((slot + 1u) % ep->cfg.resp_slots);
+    for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
+        if (ep->cfg.dedup[i].resp_slot == (int8_t)slot)
+            ep->cfg.dedup[i].resp_slot = -1;
+    }
+    return slot;
+}
+
+/* Remember the response in the current slot for duplicates of the request. */
+static void store_response(zcoap_ep_t *ep)
+{
+    if (ep->in_dedup < 0)
+        return;
+    zcoap_dedup_entry_t *e = &ep->cfg.dedup[ep->in_dedup];
+    e->resp_slot = (int8_t)ep->in_slot;
+    e->resp_len = (uint16_t)ep->in_len;
+}
+
+static void answer_duplicate(zcoap_ep_t *ep, const zcoap_dedup_entry_t *e, const zcoap_msg_t *msg)
+{
+    /* §4.5: the same answer again, and the application does not see the request twice. A NON
+     * duplicate needs no answer: it is simply not processed again. */
+    bool con = msg->type == ZCOAP_TYPE_CON;
+    bool piggybacked = e->resp_slot >= 0 && ((zcoap__ep_slot(ep, (size_t)e->resp_slot)[0] >> 4) &
+                                             0x03u) == ZCOAP_TYPE_ACK;
+    if ((e->flags & ZCOAP__DEDUP_RST) != 0) {
+        zcoap__ep_control(ep, ZCOAP_TYPE_RST, msg->mid);
+    } else if (con && piggybacked) {
+        ep->dup_slot = e->resp_slot;
+        ep->dup_len = e->resp_len;
+    } else if (con && (e->flags & ZCOAP__DEDUP_ACKED) != 0) {
+        zcoap__ep_control(ep, ZCOAP_TYPE_ACK, msg->mid); /* the separate response follows */
+    }
+    zcoap__ep_event(ep, ZCOAP_EV_IN_DUPLICATE, 0, msg);
+}
+
+/* Answer a request on the endpoint's own behalf (4.02, 4.13), piggybacked or NON. */
+static void reject(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint8_t code, uint16_t bad_option)
+{
+    zcoap_builder_t b;
+    uint8_t slot = take_slot(ep);
+    (void)zcoap_builder_init_response(&b, zcoap__ep_slot(ep, slot), ep->cfg.msg_cap, msg, code,
+                                      msg->type == ZCOAP_TYPE_CON ? msg->mid
+                                                                  : zcoap__ep_new_mid(ep));
+    if (code == ZCOAP_REQUEST_ENTITY_TOO_LARGE) {
+        /* RFC 7959 §4: Size1 tells the largest size we accept. */
+        (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_SIZE1, (uint32_t)ep->cfg.msg_cap);
+    } else {
+        /* §5.9.2: a diagnostic payload naming the option helps the peer's developer. */
+        char text[40] = "Unrecognized critical option ";
+        size_t n = strlen(text);
+        char digits[6];
+        size_t d = 0;
+        uint16_t v = bad_option;
+        do {
+            digits[d++] = (char)('0' + v % 10u);
+            v /= 10u;
+        } while (v != 0);
+        while (d > 0)
+            text[n++] = digits[--d];
+        (void)zcoap_builder_set_payload(&b, text, n);
+    }
+    ptrdiff_t len = zcoap_builder_finish(&b);
+    if (len < 0)
+        return; /* msg_cap >= 16 leaves room for both answers */
+    ep->in_slot = slot;
+    ep->in_len = (size_t)len;
+    ep->in_pending_tx = true;
+    store_response(ep);
+    zcoap__ep_event(ep, ZCOAP_EV_IN_REJECTED, 0, msg);
+}
+
+void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t len,
+                                  uint64_t now_ms)
+{
+    zcoap_dedup_entry_t *dup = dedup_find(ep, msg->mid, now_ms);
+    if (dup != NULL) {
+        answer_duplicate(ep, dup, msg);
+        return;
+    }
+    if (ep->in_state != ZCOAP__IN_IDLE || ep->in_pending_tx) {
+        /* NSTART = 1 on this path too: a request we cannot take now is rejected (§4.2, §4.3) */
+        zcoap__ep_control(ep, ZCOAP_TYPE_RST, msg->mid);
+        zcoap__ep_event(ep, ZCOAP_EV_UNHANDLED, 0, msg);
+        return;
+    }
+    int8_t entry = dedup_add(ep, msg, now_ms);
+    ep->in_dedup = entry;
+    uint16_t bad = 0;
+    if (len > ep->cfg.msg_cap) {
+        reject(ep, msg, ZCOAP_REQUEST_ENTITY_TOO_LARGE, 0);
+        ep->in_dedup = -1;
+        return;
+    }
+    if (zcoap_msg_check_options(msg, NULL, 0, &bad) != ZCOAP_OK) {
+        reject(ep, msg, ZCOAP_BAD_OPTION, bad); /* §5.4.1 */
+        ep->in_dedup = -1;
+        return;
+    }
+    ep->in_state = ZCOAP__IN_RECEIVED;
+    ep->in_type = msg->type;
+    ep->in_mid = msg->mid;
+    ep->in_token_len = msg->token_len;
+    memcpy(ep->in_token, msg->token, msg->token_len);
+    /* A CON left unanswered gets the empty ACK after auto_ack_ms, so a slow handler never makes
+     * the client retransmit (§5.2.2); NON requests wait for the application as long. */
+    ep->in_deadline =
+        now_ms + (msg->type == ZCOAP_TYPE_CON ? ep->cfg.auto_ack_ms : ep->cfg.response_timeout_ms);
+    zcoap__ep_event(ep, ZCOAP_EV_IN_REQUEST, 0, msg);
+}
+
+bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg)
+{
+    if (ep->in_state != ZCOAP__IN_CON_RESPONSE || msg->mid != ep->in_resp_mid)
+        return false; /* §4.2: an ACK or RST matching nothing is ignored */
+    in_end(ep);
+    ep->in_pending_tx = false;
+    zcoap__ep_event(ep, msg->type == ZCOAP_TYPE_ACK ? ZCOAP_EV_IN_SUCCESS : ZCOAP_EV_IN_RESET, 0,
+                    msg);
+    return true;
+}
+
+static void send_empty_ack(zcoap_ep_t *ep, uint64_t now_ms)
+{
+    zcoap__ep_control(ep, ZCOAP_TYPE_ACK, ep->in_mid);
+    ep->in_state = ZCOAP__IN_ACKED;
+    ep->in_deadline = now_ms + ep->cfg.response_timeout_ms;
+    if (ep->in_dedup >= 0)
+        ep->cfg.dedup[ep->in_dedup].flags |= ZCOAP__DEDUP_ACKED;
+    zcoap__ep_event(ep, ZCOAP_EV_IN_ACK_SENT, 0, NULL);
+}
+
+void zcoap__ep_in_timers(zcoap_ep_t *ep, uint64_t now_ms)
+{
+    for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
+        zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
+        if ((e->flags & ZCOAP__DEDUP_USED) != 0 && now_ms >= e->expires_ms) {
+            e->flags = 0;
+            e->resp_slot = -1;
+            if ((int)i == ep->in_dedup)
+                ep->in_dedup = -1;
+        }
+    }
+    while (ep->in_state != ZCOAP__IN_IDLE && now_ms >= ep->in_deadline) {
+        if (ep->in_state == ZCOAP__IN_RECEIVED && ep->in_type == ZCOAP_TYPE_CON) {
+            send_empty_ack(ep, ep->in_deadline);
+            continue;
+        }
+        if (ep->in_state == ZCOAP__IN_CON_RESPONSE &&
+            ep->in_retransmits < ep->cfg.tx.max_retransmit) {
+            ep->in_retransmits++;
+            ep->in_timeout_ms *= 2u;
+            ep->in_deadline += ep->in_timeout_ms;
+            ep->in_pending_tx = true;
+            continue;
+        }
+        /* The application never answered, or our CON response was never acknowledged. */
+        in_end(ep);
+        ep->in_pending_tx = false;
+        zcoap__ep_event(ep, ZCOAP_EV_IN_TIMEOUT, 0, NULL);
+    }
+}
+
+int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoap_builder_t *b)
+{
+    if (ep == NULL || b == NULL || !zcoap_code_is_response(code))
+        return ZCOAP_EINVAL;
+    if (ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED)
+        return ZCOAP_ESTATE;
+    /* §5.2.1: piggybacked in the ACK while the CON request is not yet acknowledged; otherwise
+     * separate (§5.2.2), and a NON request gets a NON response unless asked (§5.2.3). */
+    ep->in_piggyback = ep->in_type == ZCOAP_TYPE_CON && ep->in_state == ZCOAP__IN_RECEIVED;
+    uint8_t type = ep->in_piggyback ? ZCOAP_TYPE_ACK
+                   : confirmable    ? ZCOAP_TYPE_CON
+                                    : ZCOAP_TYPE_NON;
+    ep->in_slot = take_slot(ep);
+    /* The separate response's ID is taken at send time; 0 is a placeholder. */
+    return zcoap_builder_init(b, zcoap__ep_slot(ep, ep->in_slot), ep->cfg.msg_cap, type, code,
+                              ep->in_piggyback ? ep->in_mid : 0, ep->in_token, ep->in_token_len);
+}
+
+int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
+{
+    if (ep == NULL || b == NULL)
+        return ZCOAP_EINVAL;
+    if ((ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED) ||
+        b->buf != zcoap__ep_slot(ep, ep->in_slot))
+        return ZCOAP_ESTATE;
+    if (ep->in_piggyback && ep->in_state != ZCOAP__IN_RECEIVED)
+        return ZCOAP_ESTATE; /* the empty ACK went out meanwhile: begin again (separate) */
+    ptrdiff_t n = zcoap_builder_finish(b);
+    if (n < 0)
+        return (int)n;
+    uint8_t *msg = b->buf;
+    uint8_t type = (uint8_t)((msg[0] >> 4) & 0x03u);
+    if (type != ZCOAP_TYPE_ACK) {
+        ep->in_resp_mid = zcoap__ep_new_mid(ep);
+        msg[2] = (uint8_t)(ep->in_resp_mid >> 8);
+        msg[3] = (uint8_t)ep->in_resp_mid;
+    }
+    ep->in_len = (size_t)n;
+    ep->in_pending_tx = true;
+    if (type == ZCOAP_TYPE_CON) {
+        ep->in_state = ZCOAP__IN_CON_RESPONSE;
+        ep->in_retransmits = 0;
+        ep->in_timeout_ms = zcoap__ep_initial_timeout(ep);
+        ep->in_deadline = now_ms + ep->in_timeout_ms;
+        zcoap__ep_event(ep, ZCOAP_EV_IN_CON_RESPONSE_SENT, 0, NULL);
+        return ZCOAP_OK;
+    }
+    store_response(ep); /* piggybacked or NON: replayed for duplicates */
+    in_end(ep);
+    zcoap__ep_event(ep, ZCOAP_EV_IN_SUCCESS, 0, NULL);
+    return ZCOAP_OK;
+}
+
+int zcoap_ep_respond_ack(zcoap_ep_t *ep, uint64_t now_ms)
+{
+    if (ep == NULL)
+        return ZCOAP_EINVAL;
+    if (ep->in_state != ZCOAP__IN_RECEIVED || ep->in_type != ZCOAP_TYPE_CON)
+        return ZCOAP_ESTATE;
+    send_empty_ack(ep, now_ms);
+    return ZCOAP_OK;
+}
+
+int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms)
+{
+    (void)now_ms;
+    if (ep == NULL)
+        return ZCOAP_EINVAL;
+    if (ep->in_state != ZCOAP__IN_RECEIVED)
+        return ZCOAP_ESTATE;
+    zcoap__ep_control(ep, ZCOAP_TYPE_RST, ep->in_mid);
+    if (ep->in_dedup >= 0)
+        ep->cfg.dedup[ep->in_dedup].flags |= ZCOAP__DEDUP_RST;
+    in_end(ep);
+    zcoap__ep_event(ep, ZCOAP_EV_IN_RST_SENT, 0, NULL);
+    return ZCOAP_OK;
+}
