@@ -243,12 +243,16 @@ int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
     if ((ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED) ||
         b->buf != zcoap__ep_slot(ep, ep->in_slot))
         return ZCOAP_ESTATE;
-    if (ep->in_piggyback && ep->in_state != ZCOAP__IN_RECEIVED)
-        return ZCOAP_ESTATE; /* the empty ACK went out meanwhile: begin again (separate) */
     ptrdiff_t n = zcoap_builder_finish(b);
     if (n < 0)
         return (int)n;
     uint8_t *msg = b->buf;
+    if (ep->in_piggyback && ep->in_state != ZCOAP__IN_RECEIVED) {
+        /* The automatic empty ACK went out between begin and send: the response can no longer
+         * ride in the ACK, so it goes separate and confirmable (§5.2.2). */
+        msg[0] = (uint8_t)((msg[0] & 0xCFu) | (ZCOAP_TYPE_CON << 4));
+        ep->in_piggyback = false;
+    }
     uint8_t type = (uint8_t)((msg[0] >> 4) & 0x03u);
     if (type != ZCOAP_TYPE_ACK) {
         ep->in_resp_mid = zcoap__ep_new_mid(ep);

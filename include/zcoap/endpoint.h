@@ -14,6 +14,12 @@
  * deadline = zcoap_ep_next_deadline(ep);                        // arm the one timer, or none
  * @endcode
  *
+ * Message IDs: 16 bits, starting at a random value and increasing by one per new message
+ * (requests, pings, separate and NON responses). RFC 7252 §4.4 forbids reusing an ID toward the
+ * same peer within EXCHANGE_LIFETIME (247 s by default), so one endpoint must originate at most
+ * 65536 messages per EXCHANGE_LIFETIME: about 265 per second sustained. With NSTART = 1 a CON
+ * request waits for its answer, so only fast NON traffic can come near that limit.
+ *
  * Calling process early does nothing; late catches up; twice is harmless. Times are absolute
  * milliseconds from one monotonic clock of the caller's choice (uv_now() in the adapter).
  *
