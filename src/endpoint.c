@@ -229,5 +229,9 @@ uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep)
 
 bool zcoap_ep_is_idle(const zcoap_ep_t *ep)
 {
-    return ep != NULL && zcoap_ep_next_deadline(ep) == ZCOAP_NEVER && !ep->out_begun;
+    /* De-duplication windows and the memory of the last CON response do not count: they hold
+     * no exchange, only answers for copies that may still arrive. */
+    return ep != NULL && ep->out_state == ZCOAP__OUT_IDLE && !ep->out_begun &&
+           ep->in_state == ZCOAP__IN_IDLE && ep->ev_len == 0 && ep->control_len == 0 &&
+           !ep->in_pending_tx && !ep->out_pending_tx && ep->dup_slot < 0;
 }

@@ -55,6 +55,14 @@ uint64_t zcoap__ep_dedup_deadline(const zcoap_ep_t *ep)
 static uint8_t take_slot(zcoap_ep_t *ep)
 {
     uint8_t slot = ep->next_slot;
+    if ((int)slot == ep->dup_slot) {
+        /* A stored response waits to be sent again for a duplicate: never write over it. With
+         * one slot only, that answer is dropped instead; the peer retransmits (§4.2). */
+        if (ep->cfg.resp_slots > 1)
+            slot = (uint8_t)((slot + 1u) % ep->cfg.resp_slots);
+        else
+            ep->dup_slot = -1;
+    }
     ep->next_slot = (uint8_t)((slot + 1u) % ep->cfg.resp_slots);
     for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
         if (ep->cfg.dedup[i].resp_slot == (int8_t)slot)

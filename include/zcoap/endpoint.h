@@ -273,10 +273,20 @@ int zcoap_ep_process(zcoap_ep_t *ep, uint64_t now_ms, zcoap_event_t *ev);
  */
 ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t **out);
 
-/** Absolute time at which zcoap_ep_process() must be called next, or ZCOAP_NEVER. */
+/**
+ * @brief Absolute time at which zcoap_ep_process() must be called next, or ZCOAP_NEVER.
+ *
+ * Besides retransmissions and response timeouts this includes the end of each de-duplication
+ * window (EXCHANGE_LIFETIME after a CON request, NON_LIFETIME after a NON one), so an endpoint
+ * that is idle and whose deadline is ZCOAP_NEVER holds no state at all and may be recycled.
+ * Returns 0 while events or datagrams are queued.
+ */
 uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep);
 
-/** True when no exchange is in flight in either direction and nothing is queued. */
+/**
+ * @brief True when no exchange is in flight in either direction and nothing is queued. The
+ *        de-duplication windows may still be open (see zcoap_ep_next_deadline()).
+ */
 bool zcoap_ep_is_idle(const zcoap_ep_t *ep);
 
 /* ---- requests out ------------------------------------------------------------------------- */
@@ -311,7 +321,10 @@ int zcoap_ep_request_uri(zcoap_ep_t *ep, uint8_t type, uint8_t method, const cha
 /** Send a ping (Empty CON, RFC 7252 §4.3); the answer is ZCOAP_EV_OUT_PONG or a timeout. */
 int zcoap_ep_ping(zcoap_ep_t *ep, uint64_t now_ms);
 
-/** Abandon our request in flight (no event follows for it); a late response gets RST. */
+/**
+ * @brief Abandon our request in flight (no event follows for it). A late separate response
+ *        then gets RST; a late piggybacked one (an ACK) is ignored (RFC 7252 §4.2).
+ */
 int zcoap_ep_cancel(zcoap_ep_t *ep);
 
 /* ---- answering requests in ---------------------------------------------------------------- */
