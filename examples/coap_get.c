@@ -1,39 +1,38 @@
 /*
- * coap_get: send one CoAP request to a real peer over a plain UDP socket and print the exchange.
+ * coap_get: send one CoAP request to a real peer with a zcoap endpoint and print the exchange.
  *
  *     coap_get coap://127.0.0.1:5683/path [-m METHOD] [-e PAYLOAD] [-N]
  *
- * The request is built with zcoap's builder and every datagram is printed with zcoap_msg_print().
- * The message layer (RFC 7252 §4) is done by hand here, just enough for one exchange: CON
- * retransmission with exponential back-off, empty ACK then separate response, ACK of a CON
- * response, RST for anything unexpected. (zcoap's endpoint will do this properly; this example
- * shows the codec against a real peer.) Exit status 0 on a 2.xx response, 1 otherwise.
+ * The endpoint (zcoap/endpoint.h) does the message layer of RFC 7252 §4: CON retransmission with
+ * exponential back-off, empty ACK then separate response, ACK of a CON response, RST for anything
+ * unexpected. This file owns what the endpoint leaves to its caller: a UDP socket connected to
+ * the peer, the clock, the random source, and the driver loop. Every datagram is printed with
+ * zcoap_msg_print() and every endpoint event on its own line. Exit status 0 on a 2.xx response,
+ * 1 otherwise.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "zcoap/endpoint.h"
 #include "zcoap/zcoap.h"
 
 enum {
-    TOKEN_LEN = 4,
-    /* How long to wait for a separate response after its empty ACK, or for the answer to a NON
-     * request: MAX_TRANSMIT_WAIT, what a CON request would have taken at most (RFC 7252 §4.8.2). */
-    RESPONSE_WAIT_MS = ZCOAP_MAX_TRANSMIT_WAIT_MS,
-    PRINT_LINE_MAX = 2048
+    PRINT_LINE_MAX = 2048,
+    RX_BUF_SIZE = 65536 /* any UDP datagram fits, so none is cut */
 };
 
 struct args {
@@ -43,17 +42,18 @@ struct args {
     bool non_confirmable;
 };
 
-/* The exchange: our request and what we have learnt about it so far. */
-struct exchange {
+/* Everything the driver loop works on. */
+struct client {
     int fd;
-    const uint8_t *request;
-    size_t request_len;
-    uint16_t mid;
-    uint8_t token[TOKEN_LEN];
-    bool acked; /* empty ACK received: a separate response will follow (RFC 7252 §5.2.2) */
+    zcoap_ep_t ep;
+    zcoap_ep_storage_t storage;
+    unsigned requests_sent;  /* transmissions of our request, to show retransmissions */
+    unsigned max_retransmit; /* MAX_RETRANSMIT of the endpoint's configuration */
+    bool finished;           /* the exchange is over (response, timeout or reset) */
+    bool got_response;
+    zcoap_msg_t response; /* view into rx: no zcoap_ep_receive() follows it */
+    uint8_t rx[RX_BUF_SIZE];
 };
-
-enum verdict { KEEP_WAITING, GOT_RESPONSE, FAILED };
 
 static void usage(void)
 {
@@ -106,6 +106,7 @@ static bool parse_args(int argc, char **argv, struct args *args)
     return args->uri != NULL;
 }
 
+/* The endpoint's `now`: milliseconds of a clock that never jumps. */
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -113,26 +114,22 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Tokens must be hard to guess (RFC 7252 §5.3.1): take them from the kernel. */
-static bool random_bytes(void *out, size_t len)
+/* The endpoint's random source: tokens must be hard to guess (RFC 7252 §5.3.1). */
+static int os_random(void *ctx, uint8_t *out, size_t len)
 {
-    int fd = open("/dev/urandom", O_RDONLY);
-    if (fd < 0) {
-        return false;
+    (void)ctx;
+    while (len > 0) {
+        ssize_t n = getrandom(out, len, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        out += n;
+        len -= (size_t)n;
     }
-    ssize_t n = read(fd, out, len);
-    close(fd);
-    return n == (ssize_t)len;
-}
-
-/* RFC 7252 §4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR). */
-static uint64_t initial_ack_timeout_ms(void)
-{
-    uint32_t r = 0;
-    (void)random_bytes(&r, sizeof r);
-    uint64_t span = (uint64_t)ZCOAP_ACK_TIMEOUT_MS *
-                    (ZCOAP_ACK_RANDOM_FACTOR_NUM - ZCOAP_ACK_RANDOM_FACTOR_DEN);
-    return ZCOAP_ACK_TIMEOUT_MS + span * r / ((uint64_t)ZCOAP_ACK_RANDOM_FACTOR_DEN << 32);
+    return 0;
 }
 
 static void print_datagram(const char *direction, const uint8_t *buf, size_t len)
@@ -153,24 +150,8 @@ static void print_datagram(const char *direction, const uint8_t *buf, size_t len
     printf("%s %s\n", direction, line);
 }
 
-static bool send_datagram(int fd, const uint8_t *buf, size_t len)
-{
-    print_datagram("->", buf, len);
-    if (send(fd, buf, len, 0) != (ssize_t)len) {
-        perror("coap_get: send");
-        return false;
-    }
-    return true;
-}
-
-static bool send_empty(int fd, uint8_t type, uint16_t mid)
-{
-    uint8_t buf[4];
-    ptrdiff_t len = zcoap_build_empty(buf, sizeof buf, type, mid);
-    return len > 0 && send_datagram(fd, buf, (size_t)len);
-}
-
-/* A UDP socket connected to the URI's host and port, IPv4 or IPv6. */
+/* A UDP socket connected to the URI's host and port, IPv4 or IPv6: the kernel then drops
+ * datagrams from anyone else, so the endpoint only ever hears its one peer. */
 static int open_socket(const zcoap_uri_t *uri)
 {
     char host[256];
@@ -210,116 +191,109 @@ static int open_socket(const zcoap_uri_t *uri)
     return fd;
 }
 
-/* What a received datagram means for the exchange (RFC 7252 §4.2, §4.3, §5.2). */
-static enum verdict handle_datagram(struct exchange *ex, const uint8_t *buf, size_t len,
-                                    zcoap_msg_t *response)
+static void handle_event(struct client *c, const zcoap_event_t *ev)
 {
-    zcoap_msg_t msg;
-    int rc = zcoap_msg_parse(&msg, buf, len);
-    if (rc != ZCOAP_OK) {
-        /* §4.2: a malformed CON is rejected with RST; other malformed messages are ignored, and
-         * so is anything of an unknown version (§3). */
-        if (rc != ZCOAP_EMSG_VERSION && len >= 4 && msg.type == ZCOAP_TYPE_CON) {
-            return send_empty(ex->fd, ZCOAP_TYPE_RST, msg.mid) ? KEEP_WAITING : FAILED;
-        }
-        return KEEP_WAITING;
+    printf("   [%s]\n", zcoap_event_name(ev->kind));
+    switch (ev->kind) {
+    case ZCOAP_EV_OUT_RESPONSE:
+        c->response = ev->msg;
+        c->got_response = true;
+        c->finished = true;
+        break;
+    case ZCOAP_EV_OUT_TIMEOUT:
+        fprintf(stderr, "coap_get: no response (timeout)\n");
+        c->finished = true;
+        break;
+    case ZCOAP_EV_OUT_RESET:
+        fprintf(stderr, "coap_get: the peer rejected the request with RST\n");
+        c->finished = true;
+        break;
+    case ZCOAP_EV_OUT_WRONG_TOKEN:
+        fprintf(stderr, "coap_get: piggybacked response with another token, ignored\n");
+        break;
+    default:
+        break; /* the rest is shown by the line above and the datagrams */
     }
-    bool our_token = msg.token_len == TOKEN_LEN && memcmp(msg.token, ex->token, TOKEN_LEN) == 0;
-
-    if (msg.type == ZCOAP_TYPE_ACK || msg.type == ZCOAP_TYPE_RST) {
-        if (msg.mid != ex->mid) {
-            return KEEP_WAITING; /* §4.2: matches nothing of ours */
-        }
-        if (msg.type == ZCOAP_TYPE_RST) {
-            fprintf(stderr, "coap_get: the peer rejected the request with RST\n");
-            return FAILED;
-        }
-        if (msg.code == ZCOAP_CODE_EMPTY) {
-            ex->acked = true; /* §5.2.2: the response follows separately */
-            return KEEP_WAITING;
-        }
-        if (!our_token) {
-            fprintf(stderr, "coap_get: piggybacked response with another token, ignored\n");
-            return KEEP_WAITING;
-        }
-        *response = msg;
-        return GOT_RESPONSE;
-    }
-
-    /* CON or NON from the peer: a separate (or NON) response to us, or something unexpected. */
-    if (zcoap_code_is_response(msg.code) && our_token) {
-        if (msg.type == ZCOAP_TYPE_CON && !send_empty(ex->fd, ZCOAP_TYPE_ACK, msg.mid)) {
-            return FAILED;
-        }
-        *response = msg;
-        return GOT_RESPONSE;
-    }
-    if (msg.type == ZCOAP_TYPE_CON) {
-        return send_empty(ex->fd, ZCOAP_TYPE_RST, msg.mid) ? KEEP_WAITING : FAILED;
-    }
-    return KEEP_WAITING; /* an unexpected NON is silently ignored (§4.3) */
 }
 
-/* Runs the exchange until a response (copied into rx, viewed by response) or a failure. */
-static bool run_exchange(struct exchange *ex, bool confirmable, uint8_t *rx, size_t rx_cap,
-                         zcoap_msg_t *response)
+/* Pull every datagram the endpoint has for the peer and send it. */
+static bool flush_datagrams(struct client *c)
 {
-    uint64_t timeout_ms = confirmable ? initial_ack_timeout_ms() : RESPONSE_WAIT_MS;
-    uint64_t deadline = now_ms() + timeout_ms;
-    unsigned retransmissions = 0;
-    bool was_acked = false;
-
-    if (!send_datagram(ex->fd, ex->request, ex->request_len)) {
-        return false;
-    }
-    for (;;) {
-        if (ex->acked && !was_acked) {
-            was_acked = true; /* stop retransmitting; wait for the separate response */
-            deadline = now_ms() + RESPONSE_WAIT_MS;
+    const uint8_t *dgram;
+    ptrdiff_t n;
+    while ((n = zcoap_ep_next_datagram(&c->ep, now_ms(), &dgram)) > 0) {
+        zcoap_msg_t msg;
+        if (zcoap_msg_parse(&msg, dgram, (size_t)n) == ZCOAP_OK &&
+            zcoap_code_is_request(msg.code) && ++c->requests_sent > 1) {
+            /* §4.2: the endpoint retransmits a CON request MAX_RETRANSMIT times at most. */
+            printf("   (retransmission %u of %u)\n", c->requests_sent - 1, c->max_retransmit);
         }
-        uint64_t now = now_ms();
-        if (now >= deadline) {
-            /* §4.2: the timeout doubles with each retransmission, MAX_RETRANSMIT times. */
-            if (confirmable && !ex->acked && retransmissions < ZCOAP_MAX_RETRANSMIT) {
-                retransmissions++;
-                timeout_ms *= 2;
-                deadline = now + timeout_ms;
-                printf("   (retransmission %u of %u)\n", retransmissions, ZCOAP_MAX_RETRANSMIT);
-                if (!send_datagram(ex->fd, ex->request, ex->request_len)) {
-                    return false;
-                }
-                continue;
-            }
-            fprintf(stderr, "coap_get: no response (timeout)\n");
+        print_datagram("->", dgram, (size_t)n);
+        if (send(c->fd, dgram, (size_t)n, 0) != (ssize_t)n) {
+            perror("coap_get: send");
             return false;
         }
-        uint64_t wait_ms = deadline - now;
-        struct pollfd pfd = {.fd = ex->fd, .events = POLLIN};
-        int ready = poll(&pfd, 1, wait_ms > 60000u ? 60000 : (int)wait_ms);
-        if (ready < 0 && errno == EINTR) {
-            continue;
+    }
+    return true;
+}
+
+/* Milliseconds poll() may sleep until the endpoint's next deadline (-1: none). */
+static int poll_timeout(uint64_t deadline)
+{
+    if (deadline == ZCOAP_NEVER) {
+        return -1;
+    }
+    uint64_t now = now_ms();
+    if (deadline <= now) {
+        return 0;
+    }
+    return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+}
+
+/* The driver loop of endpoint.h until the exchange is over; then the datagrams still queued
+ * (the ACK of a separate CON response, §5.2.2) go out too. */
+static bool run_exchange(struct client *c)
+{
+    for (;;) {
+        zcoap_event_t ev;
+        while (zcoap_ep_process(&c->ep, now_ms(), &ev) == 1) {
+            handle_event(c, &ev);
         }
-        if (ready < 0) {
+        if (!flush_datagrams(c)) {
+            return false;
+        }
+        if (c->finished) {
+            return true;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, poll_timeout(zcoap_ep_next_deadline(&c->ep)));
+        if (ready < 0 && errno != EINTR) {
             perror("coap_get: poll");
             return false;
         }
-        if (ready == 0) {
-            continue;
+        if (ready <= 0) {
+            continue; /* a deadline: process() above handles it */
         }
-        ssize_t n = recv(ex->fd, rx, rx_cap, 0);
+        ssize_t n = recv(c->fd, c->rx, sizeof c->rx, 0);
         if (n < 0) {
             /* On a connected UDP socket, an ICMP port unreachable shows up here. */
             fprintf(stderr, "coap_get: receive: %s\n", strerror(errno));
             return false;
         }
-        print_datagram("<-", rx, (size_t)n);
-        switch (handle_datagram(ex, rx, (size_t)n, response)) {
-        case GOT_RESPONSE:
-            return true;
-        case FAILED:
-            return false;
-        case KEEP_WAITING:
-            break;
+        print_datagram("<-", c->rx, (size_t)n);
+        (void)zcoap_ep_receive(&c->ep, c->rx, (size_t)n, now_ms()); /* fails on NULL only */
+    }
+}
+
+static void print_response(const zcoap_msg_t *response)
+{
+    const char *reason = zcoap_code_reason(response->code);
+    printf("response: %s %s, %zu-byte payload\n", zcoap_code_name(response->code),
+           reason != NULL ? reason : "", response->payload_len);
+    if (response->payload_len > 0) {
+        fwrite(response->payload, 1, response->payload_len, stdout);
+        if (response->payload[response->payload_len - 1] != '\n') {
+            putchar('\n');
         }
     }
 }
@@ -331,22 +305,8 @@ int main(int argc, char **argv)
         usage();
         return 1;
     }
-
-    struct exchange ex = {.fd = -1};
-    uint8_t mid_bytes[2];
-    if (!random_bytes(ex.token, sizeof ex.token) || !random_bytes(mid_bytes, sizeof mid_bytes)) {
-        fprintf(stderr, "coap_get: no random source\n");
-        return 1;
-    }
-    ex.mid = (uint16_t)(mid_bytes[0] << 8 | mid_bytes[1]);
-
-    uint8_t request[ZCOAP_MAX_MSG_SIZE];
-    zcoap_builder_t b;
     zcoap_uri_t parts;
-    uint8_t type = args.non_confirmable ? ZCOAP_TYPE_NON : ZCOAP_TYPE_CON;
-    zcoap_builder_init(&b, request, sizeof request, type, args.method, ex.mid, ex.token,
-                       sizeof ex.token);
-    int rc = zcoap_builder_add_uri(&b, args.uri, strlen(args.uri), ZCOAP_URI_OPT_DEFAULT, &parts);
+    int rc = zcoap_uri_split(args.uri, strlen(args.uri), &parts);
     if (rc != ZCOAP_OK) {
         fprintf(stderr, "coap_get: %s: %s\n", args.uri, zcoap_strerror(rc));
         return 1;
@@ -355,37 +315,38 @@ int main(int argc, char **argv)
         fprintf(stderr, "coap_get: coaps:// needs DTLS, which zcoap does not have yet\n");
         return 1;
     }
-    if (args.payload != NULL) {
-        zcoap_builder_set_payload(&b, args.payload, strlen(args.payload));
-    }
-    ptrdiff_t len = zcoap_builder_finish(&b); /* errors are sticky: one check covers all */
-    if (len < 0) {
-        fprintf(stderr, "coap_get: cannot build the request: %s\n", zcoap_strerror((int)len));
-        return 1;
-    }
-    ex.request = request;
-    ex.request_len = (size_t)len;
 
-    ex.fd = open_socket(&parts);
-    if (ex.fd < 0) {
+    static struct client c; /* 64 KiB receive buffer and the endpoint's storage: not on the stack */
+    zcoap_ep_config_t cfg;
+    zcoap_ep_config_default(&cfg, &c.storage);
+    cfg.rng = os_random;
+    /* After the empty ACK (or a NON request), wait as long as a CON request could have taken at
+     * most, MAX_TRANSMIT_WAIT (§4.8.2), rather than the default EXCHANGE_LIFETIME. */
+    cfg.response_timeout_ms = (uint32_t)zcoap_tx_max_transmit_wait_ms(&cfg.tx);
+    c.max_retransmit = cfg.tx.max_retransmit;
+    rc = zcoap_ep_init(&c.ep, &cfg, now_ms());
+    if (rc != ZCOAP_OK) {
+        fprintf(stderr, "coap_get: endpoint: %s\n", zcoap_strerror(rc));
         return 1;
     }
-    uint8_t rx[65536]; /* any UDP datagram fits, so none is cut */
-    zcoap_msg_t response;
-    bool ok = run_exchange(&ex, !args.non_confirmable, rx, sizeof rx, &response);
-    close(ex.fd);
-    if (!ok) {
+    uint8_t type = args.non_confirmable ? ZCOAP_TYPE_NON : ZCOAP_TYPE_CON;
+    size_t payload_len = args.payload != NULL ? strlen(args.payload) : 0;
+    rc = zcoap_ep_request_uri(&c.ep, type, args.method, args.uri, args.payload, payload_len,
+                              now_ms());
+    if (rc != ZCOAP_OK) {
+        fprintf(stderr, "coap_get: cannot build the request: %s\n", zcoap_strerror(rc));
         return 1;
     }
 
-    const char *reason = zcoap_code_reason(response.code);
-    printf("response: %s %s, %zu-byte payload\n", zcoap_code_name(response.code),
-           reason != NULL ? reason : "", response.payload_len);
-    if (response.payload_len > 0) {
-        fwrite(response.payload, 1, response.payload_len, stdout);
-        if (response.payload[response.payload_len - 1] != '\n') {
-            putchar('\n');
-        }
+    c.fd = open_socket(&parts);
+    if (c.fd < 0) {
+        return 1;
     }
-    return ZCOAP_CODE_CLASS(response.code) == 2 ? 0 : 1;
+    bool ok = run_exchange(&c);
+    close(c.fd);
+    if (!ok || !c.got_response) {
+        return 1;
+    }
+    print_response(&c.response);
+    return ZCOAP_CODE_CLASS(c.response.code) == 2 ? 0 : 1;
 }
