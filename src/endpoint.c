@@ -21,8 +21,10 @@ int zcoap_ep_init(zcoap_ep_t *ep, const zcoap_ep_config_t *cfg, uint64_t now_ms)
     memset(ep, 0, sizeof(*ep));
     ep->data = data;
     ep->cfg = *cfg;
-    if (ep->cfg.response_timeout_ms == 0)
-        ep->cfg.response_timeout_ms = (uint32_t)zcoap_tx_exchange_lifetime_ms(&ep->cfg.tx);
+    if (ep->cfg.response_timeout_ms == 0) {
+        uint64_t lifetime = zcoap_tx_exchange_lifetime_ms(&ep->cfg.tx);
+        ep->cfg.response_timeout_ms = lifetime > UINT32_MAX ? UINT32_MAX : (uint32_t)lifetime;
+    }
     /* RFC 7252 §4.4: start message IDs at a random value. */
     uint8_t r[2];
     int rc = ep->cfg.rng(ep->cfg.rng_ctx, r, sizeof(r));
@@ -89,7 +91,7 @@ uint16_t zcoap__ep_new_mid(zcoap_ep_t *ep)
     return ep->next_mid++;
 }
 
-uint32_t zcoap__ep_initial_timeout(zcoap_ep_t *ep)
+uint64_t zcoap__ep_initial_timeout(zcoap_ep_t *ep)
 {
     const zcoap_tx_params_t *tx = &ep->cfg.tx;
     uint32_t spread =
@@ -97,7 +99,7 @@ uint32_t zcoap__ep_initial_timeout(zcoap_ep_t *ep)
     uint8_t r[4] = {0, 0, 0, 0};
     (void)ep->cfg.rng(ep->cfg.rng_ctx, r, sizeof(r)); /* on failure: the shortest timeout */
     uint32_t v = ((uint32_t)r[0] << 24) | ((uint32_t)r[1] << 16) | ((uint32_t)r[2] << 8) | r[3];
-    return tx->ack_timeout_ms + (spread == 0 ? 0 : (uint32_t)(v % ((uint64_t)spread + 1u)));
+    return (uint64_t)tx->ack_timeout_ms + (spread == 0 ? 0u : v % ((uint64_t)spread + 1u));
 }
 
 uint8_t *zcoap__ep_slot(const zcoap_ep_t *ep, size_t slot)

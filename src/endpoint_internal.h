@@ -33,7 +33,7 @@ void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zco
 void zcoap__ep_control(zcoap_ep_t *ep, uint8_t type, uint16_t mid);
 uint16_t zcoap__ep_new_mid(zcoap_ep_t *ep);
 /* RFC 7252 §4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]. */
-uint32_t zcoap__ep_initial_timeout(zcoap_ep_t *ep);
+uint64_t zcoap__ep_initial_timeout(zcoap_ep_t *ep);
 uint8_t *zcoap__ep_slot(const zcoap_ep_t *ep, size_t slot);
 
 /* Outgoing path (ep_out.c). Each receive function returns true when the message was its own. */

@@ -123,7 +123,10 @@ static void reject(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint8_t code, uint16_
         } while (v != 0);
         while (d > 0)
             text[n++] = digits[--d];
-        (void)zcoap_builder_set_payload(&b, text, n);
+        /* The diagnostic is optional: with a small msg_cap the 4.02 goes without it. */
+        ptrdiff_t used = zcoap_builder_finish(&b);
+        if (used > 0 && (size_t)used + 1u + n <= ep->cfg.msg_cap)
+            (void)zcoap_builder_set_payload(&b, text, n);
     }
     ptrdiff_t len = zcoap_builder_finish(&b);
     if (len < 0)

@@ -46,7 +46,6 @@ static void out_start(zcoap_ep_t *ep, size_t len, uint8_t type, bool ping, uint3
     ep->out_pending_tx = true;
     ep->out_retransmits = 0;
     ep->out_response_ms = response_ms != 0 ? response_ms : ep->cfg.response_timeout_ms;
-    ep->out_last_resp_expires = 0;
     if (type == ZCOAP_TYPE_CON) {
         ep->out_state = ping ? ZCOAP__OUT_PING_SENT : ZCOAP__OUT_CON_SENT;
         ep->out_timeout_ms = zcoap__ep_initial_timeout(ep);
@@ -142,9 +141,12 @@ bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_
     bool acked_state = st == ZCOAP__OUT_CON_SENT || st == ZCOAP__OUT_PING_SENT;
 
     if (msg->type == ZCOAP_TYPE_ACK || msg->type == ZCOAP_TYPE_RST) {
-        if (!acked_state || msg->mid != ep->out_mid)
+        /* §4.2/§4.3: an ACK answers our CON; a RST may reject any message of ours, a NON
+         * request included. */
+        bool rst = msg->type == ZCOAP_TYPE_RST;
+        if (msg->mid != ep->out_mid || st == ZCOAP__OUT_IDLE || (!rst && !acked_state))
             return false;
-        if (msg->type == ZCOAP_TYPE_RST) {
+        if (rst) {
             out_end(ep);
             zcoap__ep_event(ep, st == ZCOAP__OUT_PING_SENT ? ZCOAP_EV_OUT_PONG : ZCOAP_EV_OUT_RESET,
                             0, msg);

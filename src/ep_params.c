@@ -41,7 +41,7 @@ void zcoap_ep_config_default(zcoap_ep_config_t *cfg, zcoap_ep_storage_t *storage
     cfg->tx.max_latency_ms = ZCOAP_MAX_LATENCY_MS;
     cfg->token_len = ZCOAP_DEFAULT_TOKEN_LEN;
     cfg->auto_ack_ms = 500;
-    cfg->response_timeout_ms = (uint32_t)zcoap_tx_exchange_lifetime_ms(&cfg->tx);
+    cfg->response_timeout_ms = 0; /* 0: EXCHANGE_LIFETIME of the parameters given to init */
     cfg->msg_cap = ZCOAP_MAX_MSG_SIZE;
     if (storage != NULL) {
         cfg->req_buf = storage->req;

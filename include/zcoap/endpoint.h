@@ -102,7 +102,9 @@ typedef struct zcoap_ep_config {
     uint32_t auto_ack_ms;         /**< send the empty ACK for an unanswered CON request after
                                        this long (default 500, well under ACK_TIMEOUT) */
     uint32_t response_timeout_ms; /**< how long a request waits for its response after it was
-                                       acknowledged or sent NON (default: EXCHANGE_LIFETIME) */
+                                       acknowledged or sent NON, and how long a request in
+                                       waits for the application; 0 (the default) means
+                                       EXCHANGE_LIFETIME of @c tx */
     size_t msg_cap;               /**< size of each message buffer (default ZCOAP_MAX_MSG_SIZE,
                                        16-65535); a larger request is answered 4.13 with Size1 */
     uint8_t *req_buf;             /**< msg_cap bytes: our request being sent/retransmitted */
@@ -204,7 +206,7 @@ typedef struct zcoap_ep {
     uint16_t out_mid;
     uint8_t out_token[ZCOAP_MAX_TOKEN_LEN];
     uint8_t out_token_len;
-    uint32_t out_timeout_ms;  /* current retransmission timeout */
+    uint64_t out_timeout_ms;  /* current retransmission timeout (doubles up to 2^10 times) */
     uint32_t out_response_ms; /* response timeout of this request */
     uint64_t out_deadline;
     uint16_t out_last_resp_mid;     /* separate CON response taken last, for its duplicates */
@@ -222,7 +224,7 @@ typedef struct zcoap_ep {
     size_t in_len;   /* length of the response in the slot */
     bool in_pending_tx;
     uint8_t in_retransmits;
-    uint32_t in_timeout_ms;
+    uint64_t in_timeout_ms;
     uint64_t in_deadline;
     uint8_t next_slot;
     uint8_t dedup_next;
