@@ -52,6 +52,7 @@ void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms)
     ep->ev_head = ep->ev_len = 0;
     /* Message IDs keep counting up: a reset endpoint must not reuse one (§4.4). */
     memset(ep->cfg.dedup, 0, ep->cfg.dedup_cap * sizeof(ep->cfg.dedup[0]));
+    ep->dedup_expiry = ZCOAP_NEVER;
     for (size_t i = 0; i < ep->cfg.dedup_cap; i++)
         ep->cfg.dedup[i].resp_slot = -1;
 }

@@ -35,6 +35,8 @@ static int8_t dedup_add(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
     e->resp_len = 0;
     e->expires_ms = now_ms + (con ? zcoap_tx_exchange_lifetime_ms(&ep->cfg.tx)
                                   : zcoap_tx_non_lifetime_ms(&ep->cfg.tx));
+    if (e->expires_ms < ep->dedup_expiry)
+        ep->dedup_expiry = e->expires_ms;
     if ((int)i == ep->in_dedup)
         ep->in_dedup = -1;
     return (int8_t)i;
@@ -42,13 +44,30 @@ static int8_t dedup_add(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
 
 uint64_t zcoap__ep_dedup_deadline(const zcoap_ep_t *ep)
 {
-    uint64_t d = ZCOAP_NEVER;
+    return ep->dedup_expiry;
+}
+
+/* Forget the windows that have ended; the ring is only walked when one has (process() runs
+ * several times per exchange). */
+static void dedup_expire(zcoap_ep_t *ep, uint64_t now_ms)
+{
+    if (now_ms < ep->dedup_expiry)
+        return;
+    uint64_t next = ZCOAP_NEVER;
     for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
-        const zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
-        if ((e->flags & ZCOAP__DEDUP_USED) != 0 && e->expires_ms < d)
-            d = e->expires_ms;
+        zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
+        if ((e->flags & ZCOAP__DEDUP_USED) == 0)
+            continue;
+        if (now_ms >= e->expires_ms) {
+            e->flags = 0;
+            e->resp_slot = -1;
+            if ((int)i == ep->in_dedup)
+                ep->in_dedup = -1;
+        } else if (e->expires_ms < next) {
+            next = e->expires_ms;
+        }
     }
-    return d;
+    ep->dedup_expiry = next;
 }
 
 /* Take the next response slot; responses of older requests stored there are forgotten. */
@@ -200,15 +219,7 @@ static void send_empty_ack(zcoap_ep_t *ep, uint64_t now_ms)
 
 void zcoap__ep_in_timers(zcoap_ep_t *ep, uint64_t now_ms)
 {
-    for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
-        zcoap_dedup_entry_t *e = &ep->cfg.dedup[i];
-        if ((e->flags & ZCOAP__DEDUP_USED) != 0 && now_ms >= e->expires_ms) {
-            e->flags = 0;
-            e->resp_slot = -1;
-            if ((int)i == ep->in_dedup)
-                ep->in_dedup = -1;
-        }
-    }
+    dedup_expire(ep, now_ms);
     while (ep->in_state != ZCOAP__IN_IDLE && now_ms >= ep->in_deadline) {
         if (ep->in_state == ZCOAP__IN_RECEIVED && ep->in_type == ZCOAP_TYPE_CON) {
             send_empty_ack(ep, ep->in_deadline);

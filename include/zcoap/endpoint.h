@@ -228,7 +228,8 @@ typedef struct zcoap_ep {
     uint64_t in_deadline;
     uint8_t next_slot;
     uint8_t dedup_next;
-    int8_t dup_slot; /* stored response to send again for a duplicate, or -1 */
+    uint64_t dedup_expiry; /* earliest end of a de-duplication window, or ZCOAP_NEVER */
+    int8_t dup_slot;       /* stored response to send again for a duplicate, or -1 */
     uint16_t dup_len;
     /* queues */
     zcoap__ep_control_t control[ZCOAP_EP_CONTROL_QUEUE];
