@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +29,9 @@
 #include "zcoap/endpoint.h"
 #include "zcoap/zcoap.h"
 
+#include "posix_glue.h"
+
 enum {
-    PRINT_LINE_MAX = 2048,
     RX_BUF_SIZE = 65536 /* any UDP datagram fits, so none is cut */
 };
 
@@ -106,50 +106,6 @@ static bool parse_args(int argc, char **argv, struct args *args)
     return args->uri != NULL;
 }
 
-/* The endpoint's `now`: milliseconds of a clock that never jumps. */
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* The endpoint's random source: tokens must be hard to guess (RFC 7252 §5.3.1). */
-static int os_random(void *ctx, uint8_t *out, size_t len)
-{
-    (void)ctx;
-    while (len > 0) {
-        ssize_t n = getrandom(out, len, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        out += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static void print_datagram(const char *direction, const uint8_t *buf, size_t len)
-{
-    zcoap_msg_t msg;
-    char line[PRINT_LINE_MAX];
-    int rc = zcoap_msg_parse(&msg, buf, len);
-    if (rc != ZCOAP_OK) {
-        printf("%s %zu bytes, malformed: %s\n", direction, len, zcoap_strerror(rc));
-        return;
-    }
-    /* A line too long for the buffer comes back cut, ending in "...": still worth printing. */
-    ptrdiff_t n = zcoap_msg_print(&msg, line, sizeof line);
-    if (n < 0 && n != ZCOAP_ENOSPC) {
-        printf("%s %zu bytes (print failed: %s)\n", direction, len, zcoap_strerror((int)n));
-        return;
-    }
-    printf("%s %s\n", direction, line);
-}
-
 /* A UDP socket connected to the URI's host and port, IPv4 or IPv6: the kernel then drops
  * datagrams from anyone else, so the endpoint only ever hears its one peer. */
 static int open_socket(const zcoap_uri_t *uri)
@@ -221,14 +177,14 @@ static bool flush_datagrams(struct client *c)
 {
     const uint8_t *dgram;
     ptrdiff_t n;
-    while ((n = zcoap_ep_next_datagram(&c->ep, now_ms(), &dgram)) > 0) {
+    while ((n = zcoap_ep_next_datagram(&c->ep, glue_now_ms(), &dgram)) > 0) {
         zcoap_msg_t msg;
         if (zcoap_msg_parse(&msg, dgram, (size_t)n) == ZCOAP_OK &&
             zcoap_code_is_request(msg.code) && ++c->requests_sent > 1) {
             /* §4.2: the endpoint retransmits a CON request MAX_RETRANSMIT times at most. */
             printf("   (retransmission %u of %u)\n", c->requests_sent - 1, c->max_retransmit);
         }
-        print_datagram("->", dgram, (size_t)n);
+        glue_print_datagram("->", dgram, (size_t)n);
         if (send(c->fd, dgram, (size_t)n, 0) != (ssize_t)n) {
             perror("coap_get: send");
             return false;
@@ -243,7 +199,7 @@ static int poll_timeout(uint64_t deadline)
     if (deadline == ZCOAP_NEVER) {
         return -1;
     }
-    uint64_t now = now_ms();
+    uint64_t now = glue_now_ms();
     if (deadline <= now) {
         return 0;
     }
@@ -256,7 +212,7 @@ static bool run_exchange(struct client *c)
 {
     for (;;) {
         zcoap_event_t ev;
-        while (zcoap_ep_process(&c->ep, now_ms(), &ev) == 1) {
+        while (zcoap_ep_process(&c->ep, glue_now_ms(), &ev) == 1) {
             handle_event(c, &ev);
         }
         if (!flush_datagrams(c)) {
@@ -280,8 +236,8 @@ static bool run_exchange(struct client *c)
             fprintf(stderr, "coap_get: receive: %s\n", strerror(errno));
             return false;
         }
-        print_datagram("<-", c->rx, (size_t)n);
-        (void)zcoap_ep_receive(&c->ep, c->rx, (size_t)n, now_ms()); /* fails on NULL only */
+        glue_print_datagram("<-", c->rx, (size_t)n);
+        (void)zcoap_ep_receive(&c->ep, c->rx, (size_t)n, glue_now_ms()); /* fails on NULL only */
     }
 }
 
@@ -319,12 +275,12 @@ int main(int argc, char **argv)
     static struct client c; /* 64 KiB receive buffer and the endpoint's storage: not on the stack */
     zcoap_ep_config_t cfg;
     zcoap_ep_config_default(&cfg, &c.storage);
-    cfg.rng = os_random;
+    cfg.rng = glue_os_random;
     /* After the empty ACK (or a NON request), wait as long as a CON request could have taken at
      * most, MAX_TRANSMIT_WAIT (§4.8.2), rather than the default EXCHANGE_LIFETIME. */
     cfg.response_timeout_ms = (uint32_t)zcoap_tx_max_transmit_wait_ms(&cfg.tx);
     c.max_retransmit = cfg.tx.max_retransmit;
-    rc = zcoap_ep_init(&c.ep, &cfg, now_ms());
+    rc = zcoap_ep_init(&c.ep, &cfg, glue_now_ms());
     if (rc != ZCOAP_OK) {
         fprintf(stderr, "coap_get: endpoint: %s\n", zcoap_strerror(rc));
         return 1;
@@ -332,7 +288,7 @@ int main(int argc, char **argv)
     uint8_t type = args.non_confirmable ? ZCOAP_TYPE_NON : ZCOAP_TYPE_CON;
     size_t payload_len = args.payload != NULL ? strlen(args.payload) : 0;
     rc = zcoap_ep_request_uri(&c.ep, type, args.method, args.uri, args.payload, payload_len,
-                              now_ms());
+                              glue_now_ms());
     if (rc != ZCOAP_OK) {
         fprintf(stderr, "coap_get: cannot build the request: %s\n", zcoap_strerror(rc));
         return 1;

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,8 +40,9 @@
 #include "zcoap/endpoint.h"
 #include "zcoap/zcoap.h"
 
+#include "posix_glue.h"
+
 enum {
-    PRINT_LINE_MAX = 2048,
     PATH_MAX_LEN = 256,
     ADDR_TEXT_MAX = NI_MAXHOST + NI_MAXSERV + 4, /* "[host]:port" */
     RX_BUF_SIZE = 65536,                         /* any UDP datagram fits, so none is cut */
@@ -129,32 +129,6 @@ static bool parse_args(int argc, char **argv, struct args *args)
     return true;
 }
 
-/* The endpoint's `now`: milliseconds of a clock that never jumps. */
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* The endpoint's random source (message IDs, RFC 7252 §4.4). */
-static int os_random(void *ctx, uint8_t *out, size_t len)
-{
-    (void)ctx;
-    while (len > 0) {
-        ssize_t n = getrandom(out, len, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        out += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* "127.0.0.1:5683" or "[::1]:5683". */
 static void address_text(const struct sockaddr_storage *sa, socklen_t len, char *out, size_t cap)
 {
@@ -191,24 +165,6 @@ static bool same_address(const struct sockaddr_storage *a, const struct sockaddr
                memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
     }
     return false;
-}
-
-static void print_datagram(const char *direction, const uint8_t *buf, size_t len)
-{
-    zcoap_msg_t msg;
-    char line[PRINT_LINE_MAX];
-    int rc = zcoap_msg_parse(&msg, buf, len);
-    if (rc != ZCOAP_OK) {
-        printf("%s %zu bytes, malformed: %s\n", direction, len, zcoap_strerror(rc));
-        return;
-    }
-    /* A line too long for the buffer comes back cut, ending in "...": still worth printing. */
-    ptrdiff_t n = zcoap_msg_print(&msg, line, sizeof line);
-    if (n < 0 && n != ZCOAP_ENOSPC) {
-        printf("%s %zu bytes (print failed: %s)\n", direction, len, zcoap_strerror((int)n));
-        return;
-    }
-    printf("%s %s\n", direction, line);
 }
 
 /* A UDP socket bound to ADDR:PORT; prints the address it listens on. */
@@ -264,7 +220,8 @@ static void respond(struct server *s, uint8_t code, int content_format, const vo
             (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_CONTENT_FORMAT, (uint32_t)content_format);
         }
         (void)zcoap_builder_set_payload(&b, payload, payload_len);
-        rc = zcoap_ep_response_send(&s->ep, &b, now_ms()); /* reports the first builder error */
+        rc =
+            zcoap_ep_response_send(&s->ep, &b, glue_now_ms()); /* reports the first builder error */
     }
     if (rc != ZCOAP_OK) {
         fprintf(stderr, "coap_serve_one: cannot answer: %s\n", zcoap_strerror(rc));
@@ -296,7 +253,7 @@ static void handle_request(struct server *s, const zcoap_msg_t *req)
     } else if (strcmp(path, "/slow") == 0) {
         if (get) {
             s->slow_pending = true; /* answered from the driver loop when due */
-            s->slow_due_ms = now_ms() + s->slow_ms;
+            s->slow_due_ms = glue_now_ms() + s->slow_ms;
         } else {
             respond(s, ZCOAP_METHOD_NOT_ALLOWED, -1, NULL, 0);
         }
@@ -348,8 +305,8 @@ static void flush_datagrams(struct server *s)
 {
     const uint8_t *dgram;
     ptrdiff_t n;
-    while ((n = zcoap_ep_next_datagram(&s->ep, now_ms(), &dgram)) > 0) {
-        print_datagram("->", dgram, (size_t)n);
+    while ((n = zcoap_ep_next_datagram(&s->ep, glue_now_ms(), &dgram)) > 0) {
+        glue_print_datagram("->", dgram, (size_t)n);
         if (sendto(s->fd, dgram, (size_t)n, 0, (const struct sockaddr *)&s->peer, s->peer_len) !=
             (ssize_t)n) {
             /* UDP: as if the datagram was lost; the peer's retransmission asks again. */
@@ -371,14 +328,14 @@ static void on_datagram(struct server *s, size_t len, const struct sockaddr_stor
             return;
         }
         /* The old peer's message IDs mean nothing for the new one (§4.5). */
-        zcoap_ep_reset(&s->ep, now_ms());
+        zcoap_ep_reset(&s->ep, glue_now_ms());
         s->peer = *from;
         s->peer_len = from_len;
         s->has_peer = true;
         printf("peer %s\n", text);
     }
-    print_datagram("<-", s->rx, len);
-    (void)zcoap_ep_receive(&s->ep, s->rx, len, now_ms()); /* fails on NULL only */
+    glue_print_datagram("<-", s->rx, len);
+    (void)zcoap_ep_receive(&s->ep, s->rx, len, glue_now_ms()); /* fails on NULL only */
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -396,7 +353,7 @@ static const struct timespec *wait_time(const struct server *s, struct timespec 
     if (deadline == ZCOAP_NEVER) {
         return NULL;
     }
-    uint64_t now = now_ms();
+    uint64_t now = glue_now_ms();
     uint64_t wait = deadline > now ? deadline - now : 0;
     ts->tv_sec = (time_t)(wait / 1000u);
     ts->tv_nsec = (long)(wait % 1000u) * 1000000L;
@@ -412,7 +369,7 @@ static bool done(const struct server *s, unsigned long requests)
 static void drive(struct server *s)
 {
     zcoap_event_t ev;
-    while (zcoap_ep_process(&s->ep, now_ms(), &ev) == 1) {
+    while (zcoap_ep_process(&s->ep, glue_now_ms(), &ev) == 1) {
         handle_event(s, &ev);
     }
     flush_datagrams(s);
@@ -426,7 +383,7 @@ static void serve(struct server *s, unsigned long requests, const sigset_t *wait
         /* Answer /slow only once the datagrams queued by the last receive are out: the endpoint
          * reads the answer to a duplicate request from a response slot when it is pulled, and
          * a response begun before that may take the slot. */
-        if (s->slow_pending && now_ms() >= s->slow_due_ms) {
+        if (s->slow_pending && glue_now_ms() >= s->slow_due_ms) {
             s->slow_pending = false;
             respond(s, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, SLOW_TEXT, strlen(SLOW_TEXT));
             drive(s);
@@ -484,8 +441,8 @@ int main(int argc, char **argv)
     s.slow_ms = args.slow_ms;
     zcoap_ep_config_t cfg;
     zcoap_ep_config_default(&cfg, &s.storage);
-    cfg.rng = os_random;
-    int rc = zcoap_ep_init(&s.ep, &cfg, now_ms());
+    cfg.rng = glue_os_random;
+    int rc = zcoap_ep_init(&s.ep, &cfg, glue_now_ms());
     if (rc != ZCOAP_OK) {
         fprintf(stderr, "coap_serve_one: endpoint: %s\n", zcoap_strerror(rc));
         return 1;
