@@ -3,8 +3,9 @@
  * @brief The libuv adapter of zcoap: the only part of zcoap that includes <uv.h>.
  *
  * The adapter moves datagrams between uv_udp_t handles and zcoap endpoints and turns each
- * endpoint's next deadline into a uv_timer_t. It grows with the endpoint; so far it offers the
- * error strings covering both code ranges and the OS random source endpoints will take.
+ * endpoint's next deadline into a uv_timer_t, so nothing polls. So far it offers client
+ * endpoints (zcoap_uv_client_t: one peer over a connected UDP socket), the error strings covering
+ * both code ranges, and the OS random source. The multi-peer server comes next (issue 4).
  *
  * Like libuv itself, everything here belongs to one loop and one thread; nothing takes a lock.
  * Link with zcoap::uv (CMake) or `pkg-config zcoap-uv`; both define _POSIX_C_SOURCE=200809L,
@@ -13,6 +14,7 @@
 #ifndef ZCOAP_UV_H
 #define ZCOAP_UV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +54,116 @@ const char *zcoap_uv_strerror(int err);
  * @retval other       a negative libuv error from the OS source (ENOSYS, EIO, ...)
  */
 int zcoap_uv_random(void *ctx, uint8_t *out, size_t len);
+
+/* ---- client endpoints ---------------------------------------------------------------------- */
+
+typedef struct zcoap_uv_client zcoap_uv_client_t;
+
+/**
+ * @brief Called for every endpoint event (responses, timeouts, resets, requests from the peer).
+ *
+ * Message views in @p ev are valid during the call only. The callback may start a new request,
+ * answer a request, or close the client.
+ */
+typedef void (*zcoap_uv_client_event_cb)(zcoap_uv_client_t *c, const zcoap_event_t *ev);
+/** Called when zcoap_uv_client_connect_uri() has resolved and connected (status 0) or failed. */
+typedef void (*zcoap_uv_client_connect_cb)(zcoap_uv_client_t *c, int status);
+/** Called once every handle of a closing client is closed: its memory may then be reused. */
+typedef void (*zcoap_uv_client_close_cb)(zcoap_uv_client_t *c);
+
+/** Counters of a client, readable at any time. */
+typedef struct zcoap_uv_client_stats {
+    uint64_t datagrams_in;  /**< datagrams handed to the endpoint */
+    uint64_t datagrams_out; /**< datagrams sent */
+    uint64_t send_errors;   /**< datagrams the socket refused (EAGAIN, ECONNREFUSED...): lost;
+                                 retransmission covers CON messages */
+    uint64_t recv_errors;   /**< errors reported by the socket (ICMP port unreachable...) */
+    uint64_t truncated;     /**< datagrams larger than the receive buffer, dropped */
+    int last_error;         /**< the last socket error (a libuv code), 0 if none */
+} zcoap_uv_client_stats_t;
+
+/** Receive buffer of a client: any datagram the endpoint could answer 4.13 fits (msg_cap + 1). */
+#define ZCOAP_UV_CLIENT_RX_SIZE (ZCOAP_MAX_MSG_SIZE + 512)
+
+/**
+ * @brief A client endpoint on a libuv loop: one zcoap endpoint, a UDP socket connected to its
+ *        peer, and one timer armed to the endpoint's next deadline. Allocate it anywhere; keep it
+ *        alive until its close callback. Fields after @c data are private.
+ */
+struct zcoap_uv_client {
+    void *data; /**< for the application */
+    /* private */
+    uv_loop_t *loop;
+    uv_udp_t udp;
+    uv_timer_t timer;
+    uv_getaddrinfo_t resolver;
+    zcoap_ep_t ep;
+    zcoap_ep_storage_t storage;
+    zcoap_uv_client_event_cb on_event;
+    zcoap_uv_client_connect_cb on_connect;
+    zcoap_uv_client_close_cb on_close;
+    zcoap_uv_client_stats_t stats;
+    int open_handles;
+    bool resolving;
+    bool connected;
+    bool closing;
+    bool flushing;
+    bool flush_again;
+    uint16_t port; /* for connect_uri */
+    uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
+};
+
+/**
+ * @brief Initialise a client on @p loop.
+ * @param[in] cfg endpoint configuration, or NULL for the defaults with the client's own storage;
+ *                a NULL rng is replaced by zcoap_uv_random()
+ * @param[in] on_event event callback (may be NULL)
+ * @retval 0, ZCOAP_EINVAL, or a libuv error
+ */
+int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_config_t *cfg,
+                         zcoap_uv_client_event_cb on_event);
+
+/** Connect the client's socket to @p addr (IPv4 or IPv6) and start receiving. */
+int zcoap_uv_client_connect(zcoap_uv_client_t *c, const struct sockaddr *addr);
+
+/**
+ * @brief Resolve the host and port of a coap:// URI with uv_getaddrinfo() and connect to the
+ *        first address; @p cb reports the outcome. coaps:// is refused (ZCOAP_EURI_SCHEME) until
+ *        DTLS exists.
+ */
+int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
+                                zcoap_uv_client_connect_cb cb);
+
+/**
+ * @brief Send a request to a URI (its path and query become options; Uri-Host when the host is a
+ *        name), with an optional payload. NSTART = 1: ZCOAP_EBUSY while one is in flight.
+ * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
+ * @param[in] method ZCOAP_GET ... ZCOAP_IPATCH
+ */
+int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, const char *uri,
+                            const void *payload, size_t payload_len);
+
+/** Send a CoAP ping (Empty CON); the answer is ZCOAP_EV_OUT_PONG or ZCOAP_EV_OUT_TIMEOUT. */
+int zcoap_uv_client_ping(zcoap_uv_client_t *c);
+
+/**
+ * @brief The client's endpoint, for everything else (zcoap_ep_request_begin/send with options of
+ *        your own, answering requests from the peer). Call zcoap_uv_client_flush() after using it
+ *        outside an event callback, so datagrams go out and the timer is re-armed.
+ */
+zcoap_ep_t *zcoap_uv_client_endpoint(zcoap_uv_client_t *c);
+
+/** Run the endpoint's driver loop now: events, datagrams, timer. */
+void zcoap_uv_client_flush(zcoap_uv_client_t *c);
+
+/** The client's counters. */
+const zcoap_uv_client_stats_t *zcoap_uv_client_stats(const zcoap_uv_client_t *c);
+
+/**
+ * @brief Close the client: no event is reported afterwards; @p cb (may be NULL) runs once its
+ *        handles are closed. Safe from inside the client's own callbacks.
+ */
+void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,281 @@
+/* Client endpoints on a libuv loop: one endpoint, a connected uv_udp_t, and one uv_timer_t armed
+ * to the endpoint's next deadline after every call into the core (DESIGN.md §6). */
+#include <string.h>
+
+#include "zcoap/uv.h"
+
+static void client_flush(zcoap_uv_client_t *c);
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    zcoap_uv_client_t *c = h->data;
+    if (--c->open_handles == 0 && !c->resolving && c->on_close != NULL)
+        c->on_close(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    client_flush(t->data);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    zcoap_uv_client_t *c = h->data;
+    (void)suggested;
+    /* The client's own buffer: no allocation per datagram. The endpoint reads it during the
+     * receive and its events are delivered before the next read reuses it. */
+    *buf = uv_buf_init((char *)c->rx, sizeof(c->rx));
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
+{
+    zcoap_uv_client_t *c = h->data;
+    (void)addr; /* connected: the kernel only lets the peer's datagrams through */
+    if (c->closing)
+        return;
+    if (nread < 0) {
+        /* ICMP port unreachable arrives as ECONNREFUSED on a connected socket: the exchange
+         * goes on and times out by the RFC's rules, the error is counted. */
+        c->stats.recv_errors++;
+        c->stats.last_error = (int)nread;
+        return;
+    }
+    if (nread == 0)
+        return; /* nothing more to read, or an empty datagram: not CoAP */
+    if ((flags & UV_UDP_PARTIAL) != 0) {
+        c->stats.truncated++;
+        return;
+    }
+    c->stats.datagrams_in++;
+    (void)zcoap_ep_receive(&c->ep, (const uint8_t *)buf->base, (size_t)nread, uv_now(c->loop));
+    client_flush(c);
+}
+
+/* The driver loop of endpoint.h, then the timer. A callback may start a request or close the
+ * client from inside: a nested flush only asks the running one to go round again. */
+static void client_flush(zcoap_uv_client_t *c)
+{
+    if (c->closing)
+        return;
+    if (c->flushing) {
+        c->flush_again = true;
+        return;
+    }
+    c->flushing = true;
+    do {
+        c->flush_again = false;
+        uint64_t now = uv_now(c->loop);
+        zcoap_event_t ev;
+        while (!c->closing && zcoap_ep_process(&c->ep, now, &ev) == 1) {
+            if (c->on_event != NULL)
+                c->on_event(c, &ev);
+        }
+        if (c->closing)
+            break;
+        const uint8_t *p;
+        ptrdiff_t n;
+        while ((n = zcoap_ep_next_datagram(&c->ep, now, &p)) > 0) {
+            if (!c->connected) {
+                c->stats.send_errors++; /* nowhere to send yet: lost, as on a network */
+                continue;
+            }
+            /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
+            uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
+            int rc = uv_udp_try_send(&c->udp, &out, 1, NULL);
+            if (rc >= 0) {
+                c->stats.datagrams_out++;
+            } else {
+                c->stats.send_errors++; /* EAGAIN too: CON retransmission covers it */
+                c->stats.last_error = rc;
+            }
+        }
+    } while (c->flush_again && !c->closing);
+    c->flushing = false;
+    if (c->closing)
+        return;
+    uint64_t deadline = zcoap_ep_next_deadline(&c->ep);
+    if (deadline == ZCOAP_NEVER) {
+        (void)uv_timer_stop(&c->timer);
+    } else {
+        /* uv timers count from uv_now(), the clock the endpoint was given. */
+        uint64_t now = uv_now(c->loop);
+        (void)uv_timer_start(&c->timer, on_timer, deadline <= now ? 0 : deadline - now, 0);
+    }
+}
+
+int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_config_t *cfg,
+                         zcoap_uv_client_event_cb on_event)
+{
+    if (loop == NULL || c == NULL)
+        return ZCOAP_EINVAL;
+    void *data = c->data;
+    memset(c, 0, sizeof(*c));
+    c->data = data;
+    c->loop = loop;
+    c->on_event = on_event;
+    zcoap_ep_config_t config;
+    if (cfg != NULL) {
+        config = *cfg;
+    } else {
+        zcoap_ep_config_default(&config, &c->storage);
+    }
+    if (config.rng == NULL)
+        config.rng = zcoap_uv_random;
+    int rc = zcoap_ep_init(&c->ep, &config, uv_now(loop));
+    if (rc != ZCOAP_OK)
+        return rc;
+    rc = uv_udp_init(loop, &c->udp);
+    if (rc != 0)
+        return rc;
+    c->udp.data = c;
+    c->open_handles++;
+    rc = uv_timer_init(loop, &c->timer);
+    if (rc != 0) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->udp, on_handle_closed);
+        return rc;
+    }
+    c->timer.data = c;
+    c->open_handles++;
+    c->resolver.data = c;
+    return 0;
+}
+
+int zcoap_uv_client_connect(zcoap_uv_client_t *c, const struct sockaddr *addr)
+{
+    if (c == NULL || addr == NULL || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+        return ZCOAP_EINVAL;
+    if (c->closing || c->connected)
+        return ZCOAP_ESTATE;
+    int rc = uv_udp_connect(&c->udp, addr);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&c->udp, on_alloc, on_recv);
+    if (rc != 0)
+        return rc;
+    c->connected = true;
+    client_flush(c); /* anything queued before the connection goes out now */
+    return 0;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    zcoap_uv_client_t *c = req->data;
+    c->resolving = false;
+    if (c->closing) {
+        uv_freeaddrinfo(res);
+        if (c->open_handles == 0 && c->on_close != NULL)
+            c->on_close(c);
+        return;
+    }
+    int rc = status;
+    if (rc == 0) {
+        rc = UV_EAI_NONAME;
+        for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+            if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+                continue;
+            struct sockaddr_storage addr;
+            memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+            if (ai->ai_family == AF_INET)
+                ((struct sockaddr_in *)&addr)->sin_port = htons(c->port);
+            else
+                ((struct sockaddr_in6 *)&addr)->sin6_port = htons(c->port);
+            rc = zcoap_uv_client_connect(c, (const struct sockaddr *)&addr);
+            break;
+        }
+    }
+    uv_freeaddrinfo(res);
+    if (c->on_connect != NULL)
+        c->on_connect(c, rc);
+}
+
+int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
+                                zcoap_uv_client_connect_cb cb)
+{
+    zcoap_uri_t parts;
+    char host[256];
+    if (c == NULL || uri == NULL)
+        return ZCOAP_EINVAL;
+    if (c->closing || c->connected || c->resolving)
+        return ZCOAP_ESTATE;
+    int rc = zcoap_uri_split(uri, strlen(uri), &parts);
+    if (rc != ZCOAP_OK)
+        return rc;
+    if (parts.secure)
+        return ZCOAP_EURI_SCHEME; /* no DTLS yet */
+    if (parts.host_len >= sizeof(host) || memchr(parts.host, '%', parts.host_len) != NULL)
+        return ZCOAP_EURI_HOST; /* percent-encoded names and zones are not resolvable here */
+    memcpy(host, parts.host, parts.host_len);
+    host[parts.host_len] = '\0';
+    c->port = parts.port;
+    c->on_connect = cb;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = parts.host_is_literal ? AI_NUMERICHOST : 0;
+    rc = uv_getaddrinfo(c->loop, &c->resolver, on_resolved, host, NULL, &hints);
+    if (rc == 0)
+        c->resolving = true;
+    return rc;
+}
+
+int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, const char *uri,
+                            const void *payload, size_t payload_len)
+{
+    if (c == NULL)
+        return ZCOAP_EINVAL;
+    if (c->closing)
+        return ZCOAP_ESTATE;
+    int rc = zcoap_ep_request_uri(&c->ep, type, method, uri, payload, payload_len, uv_now(c->loop));
+    if (rc == ZCOAP_OK)
+        client_flush(c);
+    return rc;
+}
+
+int zcoap_uv_client_ping(zcoap_uv_client_t *c)
+{
+    if (c == NULL)
+        return ZCOAP_EINVAL;
+    if (c->closing)
+        return ZCOAP_ESTATE;
+    int rc = zcoap_ep_ping(&c->ep, uv_now(c->loop));
+    if (rc == ZCOAP_OK)
+        client_flush(c);
+    return rc;
+}
+
+zcoap_ep_t *zcoap_uv_client_endpoint(zcoap_uv_client_t *c)
+{
+    return c != NULL ? &c->ep : NULL;
+}
+
+void zcoap_uv_client_flush(zcoap_uv_client_t *c)
+{
+    if (c != NULL)
+        client_flush(c);
+}
+
+const zcoap_uv_client_stats_t *zcoap_uv_client_stats(const zcoap_uv_client_t *c)
+{
+    return c != NULL ? &c->stats : NULL;
+}
+
+void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb)
+{
+    if (c == NULL || c->closing)
+        return;
+    c->closing = true;
+    c->on_close = cb;
+    zcoap_ep_reset(&c->ep, uv_now(c->loop)); /* no event after close */
+    if (c->resolving)
+        (void)uv_cancel((uv_req_t *)&c->resolver); /* on_resolved still runs, with ECANCELED */
+    if (c->open_handles == 0) {
+        /* init failed half-way or closed already: nothing to wait for */
+        if (!c->resolving && cb != NULL)
+            cb(c);
+        return;
+    }
+    uv_close((uv_handle_t *)&c->udp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
