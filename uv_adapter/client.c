@@ -56,8 +56,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
  * client from inside: a nested flush only asks the running one to go round again. */
 static void client_flush(zcoap_uv_client_t *c)
 {
-    if (c->closing)
-        return;
+    if (c->closing || !c->connected)
+        return; /* before the connection nothing can come in or go out */
     if (c->flushing) {
         c->flush_again = true;
         return;
@@ -76,10 +76,6 @@ static void client_flush(zcoap_uv_client_t *c)
         const uint8_t *p;
         ptrdiff_t n;
         while ((n = zcoap_ep_next_datagram(&c->ep, now, &p)) > 0) {
-            if (!c->connected) {
-                c->stats.send_errors++; /* nowhere to send yet: lost, as on a network */
-                continue;
-            }
             /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
             uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
             int rc = uv_udp_try_send(&c->udp, &out, 1, NULL);
@@ -225,8 +221,8 @@ int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, 
 {
     if (c == NULL)
         return ZCOAP_EINVAL;
-    if (c->closing)
-        return ZCOAP_ESTATE;
+    if (c->closing || !c->connected)
+        return ZCOAP_ESTATE; /* nowhere to send it yet */
     int rc = zcoap_ep_request_uri(&c->ep, type, method, uri, payload, payload_len, uv_now(c->loop));
     if (rc == ZCOAP_OK)
         client_flush(c);
@@ -237,7 +233,7 @@ int zcoap_uv_client_ping(zcoap_uv_client_t *c)
 {
     if (c == NULL)
         return ZCOAP_EINVAL;
-    if (c->closing)
+    if (c->closing || !c->connected)
         return ZCOAP_ESTATE;
     int rc = zcoap_ep_ping(&c->ep, uv_now(c->loop));
     if (rc == ZCOAP_OK)

@@ -136,7 +136,8 @@ int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
 
 /**
  * @brief Send a request to a URI (its path and query become options; Uri-Host when the host is a
- *        name), with an optional payload. NSTART = 1: ZCOAP_EBUSY while one is in flight.
+ *        name), with an optional payload. NSTART = 1: ZCOAP_EBUSY while one is in flight;
+ *        ZCOAP_ESTATE before the client is connected or after it is closed.
  * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
  * @param[in] method ZCOAP_GET ... ZCOAP_IPATCH
  */
