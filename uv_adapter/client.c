@@ -52,8 +52,29 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     client_flush(c);
 }
 
-/* The driver loop of endpoint.h, then the timer. A callback may start a request or close the
- * client from inside: a nested flush only asks the running one to go round again. */
+/* Send what the endpoint has queued. */
+static void send_queued(zcoap_uv_client_t *c, uint64_t now)
+{
+    const uint8_t *p;
+    ptrdiff_t n;
+    while ((n = zcoap_ep_next_datagram(&c->ep, now, &p)) > 0) {
+        /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
+        uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
+        int rc = uv_udp_try_send(&c->udp, &out, 1, NULL);
+        if (rc >= 0) {
+            c->stats.datagrams_out++;
+        } else {
+            c->stats.send_errors++; /* EAGAIN too: CON retransmission covers it */
+            c->stats.last_error = rc;
+        }
+    }
+}
+
+/* The driver loop of endpoint.h, then the timer. Queued datagrams go out before the events are
+ * delivered, so what the endpoint owes the peer (the ACK of a separate response, a request whose
+ * SENT event the application sees) is on the wire even if a callback closes the client. A
+ * callback may start a request or close the client: a nested flush only asks the running one to
+ * go round again. */
 static void client_flush(zcoap_uv_client_t *c)
 {
     if (c->closing || !c->connected)
@@ -67,25 +88,15 @@ static void client_flush(zcoap_uv_client_t *c)
         c->flush_again = false;
         uint64_t now = uv_now(c->loop);
         zcoap_event_t ev;
+        send_queued(c, now);
         while (!c->closing && zcoap_ep_process(&c->ep, now, &ev) == 1) {
+            send_queued(c, now);
             if (c->on_event != NULL)
                 c->on_event(c, &ev);
         }
         if (c->closing)
             break;
-        const uint8_t *p;
-        ptrdiff_t n;
-        while ((n = zcoap_ep_next_datagram(&c->ep, now, &p)) > 0) {
-            /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
-            uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
-            int rc = uv_udp_try_send(&c->udp, &out, 1, NULL);
-            if (rc >= 0) {
-                c->stats.datagrams_out++;
-            } else {
-                c->stats.send_errors++; /* EAGAIN too: CON retransmission covers it */
-                c->stats.last_error = rc;
-            }
-        }
+        send_queued(c, now);
     } while (c->flush_again && !c->closing);
     c->flushing = false;
     if (c->closing)
@@ -118,6 +129,8 @@ int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_c
     }
     if (config.rng == NULL)
         config.rng = zcoap_uv_random;
+    if (config.msg_cap >= sizeof(c->rx))
+        return ZCOAP_EINVAL; /* a datagram the endpoint accepts must fit the receive buffer */
     int rc = zcoap_ep_init(&c->ep, &config, uv_now(loop));
     if (rc != ZCOAP_OK)
         return rc;
@@ -198,7 +211,7 @@ int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
     if (rc != ZCOAP_OK)
         return rc;
     if (parts.secure)
-        return ZCOAP_EURI_SCHEME; /* no DTLS yet */
+        return ZCOAP_ENOTSUP; /* coaps:// needs DTLS, which zcoap does not have yet */
     if (parts.host_len >= sizeof(host) || memchr(parts.host, '%', parts.host_len) != NULL)
         return ZCOAP_EURI_HOST; /* percent-encoded names and zones are not resolvable here */
     memcpy(host, parts.host, parts.host_len);
@@ -261,6 +274,8 @@ void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb)
 {
     if (c == NULL || c->closing)
         return;
+    if (c->connected && !c->flushing)
+        send_queued(c, uv_now(c->loop)); /* what the endpoint owes the peer still goes out */
     c->closing = true;
     c->on_close = cb;
     zcoap_ep_reset(&c->ep, uv_now(c->loop)); /* no event after close */

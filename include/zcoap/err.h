@@ -22,6 +22,7 @@ extern "C" {
     X(ZCOAP_ENOTFOUND, -1004, "not found")                                                         \
     X(ZCOAP_ERANGE, -1005, "value out of range")                                                   \
     X(ZCOAP_ESTATE, -1006, "call not valid in the current state")                                  \
+    X(ZCOAP_ENOTSUP, -1007, "not supported (yet)")                                                 \
     X(ZCOAP_EMSG_SHORT, -1010, "datagram shorter than the 4-byte header")                          \
     X(ZCOAP_EMSG_VERSION, -1011, "unknown CoAP version (RFC 7252 says ignore silently)")           \
     X(ZCOAP_EMSG_TOKEN_LEN, -1012, "token length 9-15 is reserved")                                \

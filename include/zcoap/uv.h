@@ -62,6 +62,9 @@ typedef struct zcoap_uv_client zcoap_uv_client_t;
 /**
  * @brief Called for every endpoint event (responses, timeouts, resets, requests from the peer).
  *
+ * Events are delivered synchronously from whatever drove the endpoint: a datagram, the timer, or
+ * a call such as zcoap_uv_client_request() (whose SENT event arrives before it returns). What the
+ * endpoint had queued for the peer is sent before each event is delivered.
  * Message views in @p ev are valid during the call only. The callback may start a new request,
  * answer a request, or close the client.
  */
@@ -82,8 +85,14 @@ typedef struct zcoap_uv_client_stats {
     int last_error;         /**< the last socket error (a libuv code), 0 if none */
 } zcoap_uv_client_stats_t;
 
-/** Receive buffer of a client: any datagram the endpoint could answer 4.13 fits (msg_cap + 1). */
+/**
+ * Receive buffer of a client, in bytes. The endpoint's msg_cap must be smaller (init refuses
+ * otherwise), so that a datagram one byte over msg_cap still arrives whole and gets its 4.13.
+ * Override on the compiler command line for larger messages (or use Block-wise transfers).
+ */
+#ifndef ZCOAP_UV_CLIENT_RX_SIZE
 #define ZCOAP_UV_CLIENT_RX_SIZE (ZCOAP_MAX_MSG_SIZE + 512)
+#endif
 
 /**
  * @brief A client endpoint on a libuv loop: one zcoap endpoint, a UDP socket connected to its
@@ -116,7 +125,8 @@ struct zcoap_uv_client {
 /**
  * @brief Initialise a client on @p loop.
  * @param[in] cfg endpoint configuration, or NULL for the defaults with the client's own storage;
- *                a NULL rng is replaced by zcoap_uv_random()
+ *                a NULL rng is replaced by zcoap_uv_random(); msg_cap must be smaller than
+ *                ZCOAP_UV_CLIENT_RX_SIZE
  * @param[in] on_event event callback (may be NULL)
  * @retval 0, ZCOAP_EINVAL, or a libuv error
  */
@@ -128,7 +138,7 @@ int zcoap_uv_client_connect(zcoap_uv_client_t *c, const struct sockaddr *addr);
 
 /**
  * @brief Resolve the host and port of a coap:// URI with uv_getaddrinfo() and connect to the
- *        first address; @p cb reports the outcome. coaps:// is refused (ZCOAP_EURI_SCHEME) until
+ *        first address; @p cb reports the outcome. coaps:// is refused (ZCOAP_ENOTSUP) until
  *        DTLS exists.
  */
 int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
