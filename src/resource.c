@@ -1,0 +1,253 @@
+/* The resource table: dispatch by Uri-Path and method, and /.well-known/core in CoRE Link Format
+ * (RFC 6690) with the query filtering of its §4.1. */
+#include <string.h>
+
+#include "zcoap/resource.h"
+
+bool zcoap_path_matches(const zcoap_msg_t *req, const char *path)
+{
+    zcoap_opt_iter_t it;
+    zcoap_opt_t seg;
+    if (req == NULL || path == NULL)
+        return false;
+    size_t len = strlen(path);
+    size_t at = 0;
+    bool first = true;
+    zcoap_opt_iter_init(&it, req);
+    while (zcoap_opt_iter_find(&it, ZCOAP_OPT_URI_PATH, &seg)) {
+        if (!first) {
+            if (at >= len || path[at] != '/')
+                return false;
+            at++;
+        } else if (len == 0) {
+            return false; /* the root has no Uri-Path at all (RFC 7252 §6.4 step 8) */
+        }
+        first = false;
+        const char *slash = memchr(path + at, '/', len - at);
+        size_t n = slash != NULL ? (size_t)(slash - (path + at)) : len - at;
+        if (n != seg.len || (n > 0 && memcmp(path + at, seg.val, n) != 0))
+            return false;
+        at += n;
+    }
+    return at == len;
+}
+
+uint8_t zcoap_resource_dispatch(const zcoap_resource_t *table, size_t n, const zcoap_msg_t *req,
+                                const zcoap_resource_t **found)
+{
+    uint8_t code = ZCOAP_NOT_FOUND;
+    if (found != NULL)
+        *found = NULL;
+    if (table == NULL || req == NULL)
+        return ZCOAP_NOT_FOUND;
+    for (size_t i = 0; i < n; i++) {
+        const zcoap_resource_t *r = &table[i];
+        if (r->path == NULL || !zcoap_path_matches(req, r->path))
+            continue;
+        bool allowed = req->code < 32u && (r->methods & ZCOAP_METHOD_BIT(req->code)) != 0;
+        if (found != NULL && (allowed || *found == NULL))
+            *found = r;
+        if (allowed)
+            return 0;
+        code = ZCOAP_METHOD_NOT_ALLOWED; /* §5.8: the path exists, the method does not */
+    }
+    return code;
+}
+
+/* ---- link-format attributes ----------------------------------------------------------------- */
+
+/* One "name[=value]" parameter of a link's attributes; value without its quotes. */
+typedef struct link_param {
+    const char *name;
+    size_t name_len;
+    const char *value; /* NULL when the parameter has no value (obs) */
+    size_t value_len;
+} link_param_t;
+
+/* Next parameter of attrs at *pos (RFC 6690 §2: ';'-separated, values token or quoted-string,
+ * where a quoted string may contain ';'). */
+static bool next_param(const char *attrs, size_t *pos, link_param_t *p)
+{
+    size_t i = *pos;
+    size_t len = strlen(attrs);
+    while (i < len && (attrs[i] == ';' || attrs[i] == ' '))
+        i++;
+    if (i >= len)
+        return false;
+    p->name = attrs + i;
+    while (i < len && attrs[i] != '=' && attrs[i] != ';')
+        i++;
+    p->name_len = (size_t)(attrs + i - p->name);
+    p->value = NULL;
+    p->value_len = 0;
+    if (i < len && attrs[i] == '=') {
+        i++;
+        if (i < len && attrs[i] == '"') {
+            i++;
+            p->value = attrs + i;
+            while (i < len && attrs[i] != '"') {
+                if (attrs[i] == '\\' && i + 1 < len)
+                    i++; /* quoted-pair */
+                i++;
+            }
+            p->value_len = (size_t)(attrs + i - p->value);
+            if (i < len)
+                i++; /* closing quote */
+        } else {
+            p->value = attrs + i;
+            while (i < len && attrs[i] != ';')
+                i++;
+            p->value_len = (size_t)(attrs + i - p->value);
+        }
+    }
+    *pos = i;
+    return true;
+}
+
+/* A query value ending in '*' matches as a prefix (RFC 6690 §4.1). */
+static bool value_matches(const char *have, size_t have_len, const uint8_t *want, size_t want_len)
+{
+    if (want_len > 0 && want[want_len - 1] == '*') {
+        size_t prefix = want_len - 1;
+        return have_len >= prefix && memcmp(have, want, prefix) == 0;
+    }
+    return have_len == want_len && (want_len == 0 || memcmp(have, want, want_len) == 0);
+}
+
+/* rt, if and rel hold space-separated lists: any one value matches. */
+static bool list_matches(const char *have, size_t have_len, const uint8_t *want, size_t want_len)
+{
+    size_t i = 0;
+    while (i <= have_len) {
+        size_t start = i;
+        while (i < have_len && have[i] != ' ')
+            i++;
+        if (value_matches(have + start, i - start, want, want_len))
+            return true;
+        i++;
+    }
+    return false;
+}
+
+static bool name_is(const link_param_t *p, const char *name)
+{
+    size_t n = strlen(name);
+    return p->name_len == n && memcmp(p->name, name, n) == 0;
+}
+
+static bool href_matches(const zcoap_resource_t *r, const uint8_t *want, size_t want_len)
+{
+    char href[256];
+    size_t len = strlen(r->path);
+    if (len + 1 >= sizeof(href))
+        return false;
+    href[0] = '/';
+    memcpy(href + 1, r->path, len);
+    return value_matches(href, len + 1, want, want_len);
+}
+
+/* One Uri-Query filter against one resource. */
+static bool filter_matches(const zcoap_resource_t *r, const zcoap_opt_t *q)
+{
+    const uint8_t *eq = memchr(q->val, '=', q->len);
+    size_t name_len = eq != NULL ? (size_t)(eq - q->val) : q->len;
+    const uint8_t *want = eq != NULL ? eq + 1 : NULL;
+    size_t want_len = eq != NULL ? q->len - name_len - 1u : 0;
+    if (name_len == 4 && memcmp(q->val, "href", 4) == 0)
+        return want != NULL && href_matches(r, want, want_len);
+    if (r->attrs == NULL)
+        return false;
+    size_t pos = 0;
+    link_param_t p;
+    while (next_param(r->attrs, &pos, &p)) {
+        if (p.name_len != name_len || memcmp(p.name, q->val, name_len) != 0)
+            continue;
+        if (want == NULL || want_len == 0)
+            return true; /* "obs" or "obs=": the attribute is there */
+        if (p.value == NULL)
+            continue;
+        bool list = name_is(&p, "rt") || name_is(&p, "if") || name_is(&p, "rel");
+        if (list ? list_matches(p.value, p.value_len, want, want_len)
+                 : value_matches(p.value, p.value_len, want, want_len))
+            return true;
+    }
+    return false;
+}
+
+static bool listed(const zcoap_resource_t *r, const zcoap_msg_t *req)
+{
+    zcoap_opt_iter_t it;
+    zcoap_opt_t q;
+    if (r->hidden || r->path == NULL)
+        return false;
+    if (req == NULL)
+        return true;
+    zcoap_opt_iter_init(&it, req);
+    while (zcoap_opt_iter_find(&it, ZCOAP_OPT_URI_QUERY, &q)) {
+        if (!filter_matches(r, &q))
+            return false;
+    }
+    return true;
+}
+
+/* ---- output --------------------------------------------------------------------------------- */
+
+typedef struct out_text {
+    char *p;
+    size_t cap;
+    size_t len;
+    bool full;
+} out_text_t;
+
+static void put(out_text_t *o, const char *s, size_t n)
+{
+    if (o->full || n >= o->cap - o->len) {
+        o->full = true;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+/* The path as a URI reference: bytes outside RFC 3986's pchar (and '/') are percent-encoded. */
+static void put_path(out_text_t *o, const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const char *c = path; *c != '\0'; c++) {
+        unsigned char b = (unsigned char)*c;
+        bool plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                     (b != 0 && strchr("-._~!$&'()*+,;=:@/", b) != NULL);
+        if (plain) {
+            put(o, c, 1);
+        } else {
+            char esc[3] = {'%', hex[b >> 4], hex[b & 0x0Fu]};
+            put(o, esc, 3);
+        }
+    }
+}
+
+ptrdiff_t zcoap_resource_link_format(const zcoap_resource_t *table, size_t n,
+                                     const zcoap_msg_t *req, char *out, size_t cap)
+{
+    if (out == NULL || (table == NULL && n > 0))
+        return ZCOAP_EINVAL;
+    out_text_t o = {out, cap, 0, cap == 0};
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const zcoap_resource_t *r = &table[i];
+        if (!listed(r, req))
+            continue;
+        /* RFC 6690 §2: link-value = "<" URI-Reference ">" *( ";" link-param ) */
+        put(&o, first ? "</" : ",</", first ? 2u : 3u);
+        put_path(&o, r->path);
+        put(&o, ">", 1);
+        if (r->attrs != NULL && r->attrs[0] != '\0') {
+            put(&o, ";", 1);
+            put(&o, r->attrs, strlen(r->attrs));
+        }
+        first = false;
+    }
+    if (cap > 0)
+        out[o.full ? 0 : o.len] = '\0';
+    return o.full ? ZCOAP_ENOSPC : (ptrdiff_t)o.len;
+}
