@@ -135,15 +135,35 @@ static bool name_is(const link_param_t *p, const char *name)
     return p->name_len == n && memcmp(p->name, name, n) == 0;
 }
 
+/* href= filters on "/" + path (RFC 6690 §4.1), with the same '*' prefix rule. */
 static bool href_matches(const zcoap_resource_t *r, const uint8_t *want, size_t want_len)
 {
-    char href[256];
     size_t len = strlen(r->path);
-    if (len + 1 >= sizeof(href))
+    bool prefix = want_len > 0 && want[want_len - 1] == '*';
+    size_t n = prefix ? want_len - 1 : want_len;
+    if (n == 0)
+        return prefix;
+    if (want[0] != '/' || (prefix ? n - 1 > len : n - 1 != len))
         return false;
-    href[0] = '/';
-    memcpy(href + 1, r->path, len);
-    return value_matches(href, len + 1, want, want_len);
+    return memcmp(r->path, want + 1, n - 1) == 0;
+}
+
+/* A quoted-string value compared with its escapes undone (RFC 5988 quoted-pair: \" is "). */
+static bool quoted_matches(const char *have, size_t have_len, const uint8_t *want, size_t want_len)
+{
+    bool prefix = want_len > 0 && want[want_len - 1] == '*';
+    size_t w = prefix ? want_len - 1 : want_len;
+    size_t j = 0;
+    for (size_t i = 0; i < have_len; i++, j++) {
+        char c = have[i];
+        if (c == '\\' && i + 1 < have_len)
+            c = have[++i];
+        if (j == w)
+            return prefix; /* the value goes on: a prefix match only */
+        if ((uint8_t)c != want[j])
+            return false;
+    }
+    return j == w;
 }
 
 /* One Uri-Query filter against one resource. */
@@ -166,9 +186,11 @@ static bool filter_matches(const zcoap_resource_t *r, const zcoap_opt_t *q)
             return true; /* "obs" or "obs=": the attribute is there */
         if (p.value == NULL)
             continue;
-        bool list = name_is(&p, "rt") || name_is(&p, "if") || name_is(&p, "rel");
+        /* rt, if and rel (RFC 6690 §3) and ct (RFC 7252 §7.2.1) hold space-separated lists. */
+        bool list =
+            name_is(&p, "rt") || name_is(&p, "if") || name_is(&p, "rel") || name_is(&p, "ct");
         if (list ? list_matches(p.value, p.value_len, want, want_len)
-                 : value_matches(p.value, p.value_len, want, want_len))
+                 : quoted_matches(p.value, p.value_len, want, want_len))
             return true;
     }
     return false;

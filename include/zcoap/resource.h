@@ -56,7 +56,8 @@ bool zcoap_path_matches(const zcoap_msg_t *req, const char *path);
  *        resource, `</path>;attrs`, separated by ','.
  *
  * The request's Uri-Query is a filter (RFC 6690 §4.1): `name=value` keeps the links with that
- * attribute value (for the space-separated `rt`, `if` and `rel` lists, any one value), a value
+ * attribute value (for the space-separated `rt`, `if`, `rel` and `ct` lists, any one value;
+ * quoted values are compared with their `\"` escapes undone), a value
  * ending in '*' matches as a prefix, `href=` filters on the link's URI. Several Uri-Query options
  * must all match. A link whose attribute is absent does not match. A value-less attribute (obs)
  * is matched by `obs` or `obs=`.
