@@ -321,3 +321,10 @@ int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms)
     zcoap__ep_event(ep, ZCOAP_EV_IN_RST_SENT, 0, NULL);
     return ZCOAP_OK;
 }
+
+int zcoap_ep_request_type(const zcoap_ep_t *ep)
+{
+    if (ep == NULL || (ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED))
+        return -1;
+    return ep->in_type;
+}

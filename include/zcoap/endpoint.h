@@ -341,6 +341,12 @@ int zcoap_ep_cancel(zcoap_ep_t *ep);
  */
 int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoap_builder_t *b);
 
+/**
+ * @brief Type of the request waiting for the application's answer (ZCOAP_TYPE_CON or
+ *        ZCOAP_TYPE_NON), or -1 when there is none.
+ */
+int zcoap_ep_request_type(const zcoap_ep_t *ep);
+
 /** Send the response prepared with zcoap_ep_response_begin(). */
 int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms);
 

@@ -20,6 +20,7 @@
 
 #include <uv.h>
 
+#include "zcoap/resource.h"
 #include "zcoap/zcoap.h"
 
 #ifdef __cplusplus
@@ -175,6 +176,117 @@ const zcoap_uv_client_stats_t *zcoap_uv_client_stats(const zcoap_uv_client_t *c)
  *        handles are closed. Safe from inside the client's own callbacks.
  */
 void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb);
+
+/* ---- server: one socket, many peers --------------------------------------------------------- */
+
+typedef struct zcoap_uv_server zcoap_uv_server_t;
+typedef struct zcoap_uv_peer zcoap_uv_peer_t;
+
+/**
+ * @brief A resource handler (the @c handler of a zcoap_resource_t): answer with
+ *        zcoap_uv_peer_respond() now (piggybacked), or keep @p peer and answer later (the
+ *        endpoint sends the empty ACK by itself after auto_ack_ms; the answer is then separate).
+ *        @p req is valid during the call only.
+ */
+typedef void (*zcoap_uv_handler_fn)(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer,
+                                    const zcoap_resource_t *res, const zcoap_msg_t *req);
+
+/** Called once the server's handles are all closed and its memory released. */
+typedef void (*zcoap_uv_server_close_cb)(zcoap_uv_server_t *s);
+
+/** Server configuration. */
+typedef struct zcoap_uv_server_config {
+    const zcoap_resource_t *resources; /**< table; each handler is a zcoap_uv_handler_fn */
+    size_t n_resources;
+    size_t max_peers;        /**< pool capacity (default 1024) */
+    size_t msg_cap;          /**< per-peer message size (default ZCOAP_MAX_MSG_SIZE) */
+    size_t resp_slots;       /**< responses kept per peer for duplicates (default 1) */
+    size_t dedup_cap;        /**< message IDs remembered per peer (default 8) */
+    zcoap_tx_params_t tx;    /**< transmission parameters (default RFC 7252 §4.8) */
+    uint32_t auto_ack_ms;    /**< empty ACK for an unanswered CON request (default 500) */
+    uint32_t busy_max_age_s; /**< Max-Age of the 5.03 sent when the pool is full (default 10) */
+} zcoap_uv_server_config_t;
+
+/** Counters of a server. */
+typedef struct zcoap_uv_server_stats {
+    uint64_t datagrams_in, datagrams_out;
+    uint64_t send_errors, recv_errors, truncated;
+    uint64_t peers_created, peers_recycled;
+    uint64_t pool_full; /**< requests answered 5.03 because no peer slot was free */
+    size_t peers_in_use;
+} zcoap_uv_server_stats_t;
+
+/** One peer of a server: an endpoint and the peer's address. Private but for @c data. */
+struct zcoap_uv_peer {
+    void *data; /**< for the application (e.g. a pending separate answer) */
+    /* private */
+    zcoap_uv_server_t *server;
+    zcoap_ep_t ep;
+    uv_timer_t timer;
+    struct sockaddr_storage addr;
+    uint32_t hash_next; /* next peer in the bucket, index + 1; 0 ends */
+    uint32_t free_next;
+    bool in_use;
+    bool timer_ready;
+    bool flushing;
+    bool flush_again;
+};
+
+/** A CoAP server on one UDP socket. Fields after @c data are private. */
+struct zcoap_uv_server {
+    void *data; /**< for the application */
+    /* private */
+    uv_loop_t *loop;
+    uv_udp_t udp;
+    zcoap_uv_server_config_t cfg;
+    zcoap_uv_peer_t *peers;
+    uint8_t *buffers;
+    zcoap_dedup_entry_t *dedup;
+    uint8_t *shared_req; /* peers of a server send no requests: one small shared buffer */
+    uint32_t *buckets;
+    size_t n_buckets;
+    uint32_t free_head; /* index + 1 */
+    size_t open_handles;
+    bool closing;
+    zcoap_uv_server_close_cb on_close;
+    zcoap_uv_server_stats_t stats;
+    char wellknown[1024];
+    uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
+};
+
+/** Fill @p cfg with the defaults (no resources). */
+void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg);
+
+/**
+ * @brief Start a server bound to @p addr (IPv4 or IPv6; port 0 picks a free one). The peer pool
+ *        and its buffers are allocated here, once; nothing is allocated per datagram.
+ * @retval 0, ZCOAP_EINVAL, ZCOAP_ENOSPC (out of memory), or a libuv error (EADDRINUSE...)
+ */
+int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
+                          const zcoap_uv_server_config_t *cfg);
+
+/** The address the server is bound to (for port 0). */
+int zcoap_uv_server_address(const zcoap_uv_server_t *s, struct sockaddr_storage *out);
+
+/**
+ * @brief Answer the pending request of @p peer: piggybacked if still possible, else separate
+ *        (CON). @p content_format < 0 adds no Content-Format.
+ */
+int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
+                          const void *payload, size_t payload_len);
+
+/**
+ * @brief Acknowledge the pending CON request of @p peer now (empty ACK); the answer will be a
+ *        separate response. Set @c peer->data while an answer is pending: a peer whose data is
+ *        not NULL is never recycled.
+ */
+int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer);
+
+/** The server's counters. */
+const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s);
+
+/** Close the server and every peer; @p cb runs when all handles are closed. */
+void zcoap_uv_server_close(zcoap_uv_server_t *s, zcoap_uv_server_close_cb cb);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,442 @@
+/* A CoAP server on one uv_udp_t: datagrams are routed by source address (hash, O(1)) to per-peer
+ * endpoints from a pool allocated once at start; each peer has one uv_timer_t (libuv keeps timers
+ * in a heap, so 100,000 of them cost O(log n) each); requests are dispatched through the
+ * resource table, with /.well-known/core generated from it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zcoap/uv.h"
+
+static void peer_flush(zcoap_uv_peer_t *peer);
+
+void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_peers = 1024;
+    cfg->msg_cap = ZCOAP_MAX_MSG_SIZE;
+    cfg->resp_slots = 1;
+    cfg->dedup_cap = 8;
+    cfg->tx.ack_timeout_ms = ZCOAP_ACK_TIMEOUT_MS;
+    cfg->tx.ack_random_factor_permil = 1500;
+    cfg->tx.max_retransmit = ZCOAP_MAX_RETRANSMIT;
+    cfg->tx.max_latency_ms = ZCOAP_MAX_LATENCY_MS;
+    cfg->auto_ack_ms = 500;
+    cfg->busy_max_age_s = 10;
+}
+
+/* ---- peers by address ------------------------------------------------------------------------ */
+
+/* The bytes that identify a peer: family, port and address (not the sin6 flow info). */
+static size_t addr_key(const struct sockaddr_storage *a, uint8_t key[2 + 2 + 16 + 4])
+{
+    size_t n = 0;
+    key[n++] = (uint8_t)a->ss_family;
+    key[n++] = (uint8_t)(a->ss_family >> 8);
+    if (a->ss_family == AF_INET6) {
+        struct sockaddr_in6 v6;
+        memcpy(&v6, a, sizeof(v6));
+        memcpy(key + n, &v6.sin6_port, 2);
+        memcpy(key + n + 2, &v6.sin6_addr, 16);
+        memcpy(key + n + 18, &v6.sin6_scope_id, 4);
+        return n + 22;
+    }
+    struct sockaddr_in v4;
+    memcpy(&v4, a, sizeof(v4));
+    memcpy(key + n, &v4.sin_port, 2);
+    memcpy(key + n + 2, &v4.sin_addr, 4);
+    return n + 6;
+}
+
+static uint32_t addr_hash(const struct sockaddr_storage *a)
+{
+    uint8_t key[24];
+    size_t n = addr_key(a, key);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    uint8_t ka[24];
+    uint8_t kb[24];
+    size_t na = addr_key(a, ka);
+    return na == addr_key(b, kb) && memcmp(ka, kb, na) == 0;
+}
+
+static uint32_t bucket_of(const zcoap_uv_server_t *s, const struct sockaddr_storage *a)
+{
+    return addr_hash(a) & (uint32_t)(s->n_buckets - 1u); /* n_buckets is a power of two */
+}
+
+static zcoap_uv_peer_t *find_peer(zcoap_uv_server_t *s, const struct sockaddr_storage *a)
+{
+    uint32_t i = s->buckets[bucket_of(s, a)];
+    while (i != 0) {
+        zcoap_uv_peer_t *p = &s->peers[i - 1u];
+        if (same_addr(&p->addr, a))
+            return p;
+        i = p->hash_next;
+    }
+    return NULL;
+}
+
+static void on_peer_timer(uv_timer_t *t)
+{
+    peer_flush(t->data);
+}
+
+static zcoap_uv_peer_t *new_peer(zcoap_uv_server_t *s, const struct sockaddr_storage *a)
+{
+    if (s->free_head == 0)
+        return NULL;
+    uint32_t index = s->free_head - 1u;
+    zcoap_uv_peer_t *p = &s->peers[index];
+    if (!p->timer_ready) {
+        if (uv_timer_init(s->loop, &p->timer) != 0)
+            return NULL;
+        p->timer.data = p;
+        p->timer_ready = true;
+        s->open_handles++;
+    }
+    zcoap_ep_config_t cfg;
+    zcoap_ep_config_default(&cfg, NULL);
+    cfg.tx = s->cfg.tx;
+    cfg.auto_ack_ms = s->cfg.auto_ack_ms;
+    cfg.msg_cap = s->cfg.msg_cap;
+    cfg.req_buf = s->shared_req;
+    cfg.resp_store = s->buffers + (size_t)index * s->cfg.resp_slots * s->cfg.msg_cap;
+    cfg.resp_slots = s->cfg.resp_slots;
+    cfg.dedup = s->dedup + (size_t)index * s->cfg.dedup_cap;
+    cfg.dedup_cap = s->cfg.dedup_cap;
+    cfg.rng = zcoap_uv_random;
+    p->data = NULL;
+    if (zcoap_ep_init(&p->ep, &cfg, uv_now(s->loop)) != ZCOAP_OK)
+        return NULL;
+    s->free_head = p->free_next;
+    p->server = s;
+    p->addr = *a;
+    p->in_use = true;
+    p->flushing = p->flush_again = false;
+    uint32_t bucket = bucket_of(s, a);
+    p->hash_next = s->buckets[bucket];
+    s->buckets[bucket] = index + 1u;
+    s->stats.peers_created++;
+    s->stats.peers_in_use++;
+    return p;
+}
+
+/* An idle peer whose de-duplication windows have ended holds nothing: its slot goes back. */
+static void release_peer(zcoap_uv_peer_t *p)
+{
+    zcoap_uv_server_t *s = p->server;
+    uint32_t index = (uint32_t)(p - s->peers);
+    uint32_t *link = &s->buckets[bucket_of(s, &p->addr)];
+    while (*link != 0 && *link != index + 1u)
+        link = &s->peers[*link - 1u].hash_next;
+    if (*link == index + 1u)
+        *link = p->hash_next;
+    (void)uv_timer_stop(&p->timer);
+    p->in_use = false;
+    p->free_next = s->free_head;
+    s->free_head = index + 1u;
+    s->stats.peers_recycled++;
+    s->stats.peers_in_use--;
+}
+
+/* ---- sending, dispatch, the driver loop ------------------------------------------------------ */
+
+static void send_to(zcoap_uv_server_t *s, const struct sockaddr_storage *to, const uint8_t *p,
+                    size_t n)
+{
+    /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
+    uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
+    int rc = uv_udp_try_send(&s->udp, &out, 1, (const struct sockaddr *)to);
+    if (rc >= 0)
+        s->stats.datagrams_out++;
+    else
+        s->stats.send_errors++; /* EAGAIN too: lost, CON retransmission covers it */
+}
+
+static void peer_send_queued(zcoap_uv_peer_t *peer, uint64_t now)
+{
+    const uint8_t *p;
+    ptrdiff_t n;
+    while ((n = zcoap_ep_next_datagram(&peer->ep, now, &p)) > 0)
+        send_to(peer->server, &peer->addr, p, (size_t)n);
+}
+
+int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
+                          const void *payload, size_t payload_len)
+{
+    zcoap_builder_t b;
+    if (peer == NULL || !peer->in_use)
+        return ZCOAP_EINVAL;
+    /* A NON request gets a NON response, a CON one a piggybacked or CON separate response. */
+    bool confirmable = zcoap_ep_request_type(&peer->ep) == ZCOAP_TYPE_CON;
+    int rc = zcoap_ep_response_begin(&peer->ep, code, confirmable, &b);
+    if (rc != ZCOAP_OK)
+        return rc;
+    if (content_format >= 0)
+        (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_CONTENT_FORMAT, (uint32_t)content_format);
+    (void)zcoap_builder_set_payload(&b, payload, payload_len);
+    rc = zcoap_ep_response_send(&peer->ep, &b, uv_now(peer->server->loop));
+    if (rc == ZCOAP_OK)
+        peer_flush(peer);
+    return rc;
+}
+
+int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer)
+{
+    if (peer == NULL || !peer->in_use)
+        return ZCOAP_EINVAL;
+    int rc = zcoap_ep_respond_ack(&peer->ep, uv_now(peer->server->loop));
+    if (rc == ZCOAP_OK)
+        peer_flush(peer);
+    return rc;
+}
+
+static void on_request(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
+{
+    zcoap_uv_server_t *s = peer->server;
+    if (zcoap_path_matches(req, ".well-known/core")) {
+        /* RFC 6690 §4: the listing, filtered by the request's query. */
+        if (req->code != ZCOAP_GET) {
+            (void)zcoap_uv_peer_respond(peer, ZCOAP_METHOD_NOT_ALLOWED, -1, NULL, 0);
+            return;
+        }
+        ptrdiff_t n = zcoap_resource_link_format(s->cfg.resources, s->cfg.n_resources, req,
+                                                 s->wellknown, sizeof(s->wellknown));
+        if (n < 0) /* larger than one message: Block2 paging comes with issue 6 */
+            (void)zcoap_uv_peer_respond(peer, ZCOAP_INTERNAL_SERVER_ERROR, -1, NULL, 0);
+        else
+            (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_LINK_FORMAT, s->wellknown,
+                                        (size_t)n);
+        return;
+    }
+    const zcoap_resource_t *res;
+    uint8_t code = zcoap_resource_dispatch(s->cfg.resources, s->cfg.n_resources, req, &res);
+    if (code != 0) {
+        (void)zcoap_uv_peer_respond(peer, code, -1, NULL, 0); /* 4.04 or 4.05 */
+        return;
+    }
+    zcoap_uv_handler_fn handler = (zcoap_uv_handler_fn)(uintptr_t)res->handler;
+    if (handler == NULL) {
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_NOT_IMPLEMENTED, -1, NULL, 0);
+        return;
+    }
+    handler(s, peer, res, req);
+}
+
+/* The driver loop of endpoint.h for one peer, then its timer, or its release when idle. */
+static void peer_flush(zcoap_uv_peer_t *peer)
+{
+    zcoap_uv_server_t *s = peer->server;
+    if (s->closing || !peer->in_use)
+        return;
+    if (peer->flushing) {
+        peer->flush_again = true;
+        return;
+    }
+    peer->flushing = true;
+    do {
+        peer->flush_again = false;
+        uint64_t now = uv_now(s->loop);
+        zcoap_event_t ev;
+        peer_send_queued(peer, now);
+        while (!s->closing && zcoap_ep_process(&peer->ep, now, &ev) == 1) {
+            peer_send_queued(peer, now);
+            if (ev.kind == ZCOAP_EV_IN_REQUEST)
+                on_request(peer, &ev.msg);
+        }
+        if (s->closing)
+            break;
+        peer_send_queued(peer, now);
+    } while (peer->flush_again && !s->closing);
+    peer->flushing = false;
+    if (s->closing)
+        return;
+    uint64_t deadline = zcoap_ep_next_deadline(&peer->ep);
+    if (deadline == ZCOAP_NEVER && zcoap_ep_is_idle(&peer->ep) && peer->data == NULL) {
+        release_peer(peer);
+        return;
+    }
+    if (deadline == ZCOAP_NEVER) {
+        (void)uv_timer_stop(&peer->timer);
+    } else {
+        uint64_t now = uv_now(s->loop);
+        (void)uv_timer_start(&peer->timer, on_peer_timer, deadline <= now ? 0 : deadline - now, 0);
+    }
+}
+
+/* No slot is free: answer a request 5.03 with Max-Age without keeping any state (RFC 7252
+ * §5.9.3.4), rather than dropping a live exchange of another peer. */
+static void answer_busy(zcoap_uv_server_t *s, const struct sockaddr_storage *from,
+                        const uint8_t *dgram, size_t len)
+{
+    zcoap_msg_t req;
+    zcoap_builder_t b;
+    uint8_t out[64];
+    uint8_t mid[2] = {0, 0};
+    if (zcoap_msg_parse(&req, dgram, len) != ZCOAP_OK || !zcoap_code_is_request(req.code) ||
+        (req.type != ZCOAP_TYPE_CON && req.type != ZCOAP_TYPE_NON))
+        return;
+    (void)zcoap_uv_random(NULL, mid, sizeof(mid));
+    (void)zcoap_builder_init_response(&b, out, sizeof(out), &req, ZCOAP_SERVICE_UNAVAILABLE,
+                                      (uint16_t)((mid[0] << 8) | mid[1]));
+    (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_MAX_AGE, s->cfg.busy_max_age_s);
+    ptrdiff_t n = zcoap_builder_finish(&b);
+    if (n > 0)
+        send_to(s, from, out, (size_t)n);
+    s->stats.pool_full++;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    zcoap_uv_server_t *s = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)s->rx, sizeof(s->rx));
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
+{
+    zcoap_uv_server_t *s = h->data;
+    if (s->closing)
+        return;
+    if (nread < 0) {
+        s->stats.recv_errors++;
+        return;
+    }
+    if (nread == 0 || addr == NULL)
+        return;
+    if ((flags & UV_UDP_PARTIAL) != 0) {
+        s->stats.truncated++;
+        return;
+    }
+    if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)
+        return;
+    s->stats.datagrams_in++;
+    struct sockaddr_storage from;
+    memset(&from, 0, sizeof(from));
+    memcpy(&from, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    zcoap_uv_peer_t *peer = find_peer(s, &from);
+    if (peer == NULL)
+        peer = new_peer(s, &from);
+    if (peer == NULL) {
+        answer_busy(s, &from, (const uint8_t *)buf->base, (size_t)nread);
+        return;
+    }
+    (void)zcoap_ep_receive(&peer->ep, (const uint8_t *)buf->base, (size_t)nread, uv_now(s->loop));
+    peer_flush(peer);
+}
+
+int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
+                          const zcoap_uv_server_config_t *cfg)
+{
+    if (loop == NULL || s == NULL || addr == NULL || cfg == NULL || cfg->max_peers == 0 ||
+        cfg->max_peers > 0x7FFFFFFFu || cfg->msg_cap >= ZCOAP_UV_CLIENT_RX_SIZE ||
+        cfg->msg_cap < 16 || cfg->resp_slots == 0 || cfg->resp_slots > 127 || cfg->dedup_cap == 0 ||
+        cfg->dedup_cap > 127 || (cfg->resources == NULL && cfg->n_resources > 0))
+        return ZCOAP_EINVAL;
+    void *data = s->data;
+    memset(s, 0, sizeof(*s));
+    s->data = data;
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->n_buckets = 1;
+    while (s->n_buckets < 2u * cfg->max_peers)
+        s->n_buckets <<= 1;
+    /* Everything the pool needs, once: never per datagram. */
+    s->peers = calloc(cfg->max_peers, sizeof(*s->peers));
+    s->buffers = malloc(cfg->max_peers * cfg->resp_slots * cfg->msg_cap);
+    s->dedup = calloc(cfg->max_peers * cfg->dedup_cap, sizeof(*s->dedup));
+    s->shared_req = malloc(cfg->msg_cap);
+    s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+    if (s->peers == NULL || s->buffers == NULL || s->dedup == NULL || s->shared_req == NULL ||
+        s->buckets == NULL) {
+        free(s->peers);
+        free(s->buffers);
+        free(s->dedup);
+        free(s->shared_req);
+        free(s->buckets);
+        return ZCOAP_ENOSPC;
+    }
+    for (size_t i = 0; i < cfg->max_peers; i++)
+        s->peers[i].free_next = i + 1u < cfg->max_peers ? (uint32_t)(i + 2u) : 0u;
+    s->free_head = 1;
+    int rc = uv_udp_init(loop, &s->udp);
+    if (rc == 0) {
+        s->udp.data = s;
+        s->open_handles = 1;
+        rc = uv_udp_bind(&s->udp, addr, 0);
+        if (rc == 0)
+            rc = uv_udp_recv_start(&s->udp, on_alloc, on_recv);
+        if (rc != 0)
+            zcoap_uv_server_close(s, NULL);
+    }
+    if (rc != 0 && s->open_handles == 0) {
+        free(s->peers);
+        free(s->buffers);
+        free(s->dedup);
+        free(s->shared_req);
+        free(s->buckets);
+    }
+    return rc;
+}
+
+int zcoap_uv_server_address(const zcoap_uv_server_t *s, struct sockaddr_storage *out)
+{
+    if (s == NULL || out == NULL)
+        return ZCOAP_EINVAL;
+    int len = (int)sizeof(*out);
+    return uv_udp_getsockname(&s->udp, (struct sockaddr *)out, &len);
+}
+
+const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s)
+{
+    return s != NULL ? &s->stats : NULL;
+}
+
+static void server_handle_closed(zcoap_uv_server_t *s)
+{
+    if (--s->open_handles > 0)
+        return;
+    free(s->peers);
+    free(s->buffers);
+    free(s->dedup);
+    free(s->shared_req);
+    free(s->buckets);
+    s->peers = NULL;
+    if (s->on_close != NULL)
+        s->on_close(s);
+}
+
+static void on_udp_closed(uv_handle_t *h)
+{
+    server_handle_closed(h->data);
+}
+
+static void on_peer_timer_closed(uv_handle_t *h)
+{
+    server_handle_closed(((zcoap_uv_peer_t *)h->data)->server);
+}
+
+void zcoap_uv_server_close(zcoap_uv_server_t *s, zcoap_uv_server_close_cb cb)
+{
+    if (s == NULL || s->closing)
+        return;
+    s->closing = true;
+    s->on_close = cb;
+    uv_close((uv_handle_t *)&s->udp, on_udp_closed);
+    for (size_t i = 0; i < s->cfg.max_peers; i++) {
+        if (s->peers[i].timer_ready) {
+            s->peers[i].server = s; /* also for slots never used since their timer was made */
+            uv_close((uv_handle_t *)&s->peers[i].timer, on_peer_timer_closed);
+        }
+    }
+}
