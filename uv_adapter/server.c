@@ -175,6 +175,8 @@ int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_forma
     zcoap_builder_t b;
     if (peer == NULL || !peer->in_use)
         return ZCOAP_EINVAL;
+    if (peer->server->closing)
+        return ZCOAP_ESTATE;
     /* A NON request gets a NON response, a CON one a piggybacked or CON separate response. */
     bool confirmable = zcoap_ep_request_type(&peer->ep) == ZCOAP_TYPE_CON;
     int rc = zcoap_ep_response_begin(&peer->ep, code, confirmable, &b);
@@ -193,6 +195,8 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer)
 {
     if (peer == NULL || !peer->in_use)
         return ZCOAP_EINVAL;
+    if (peer->server->closing)
+        return ZCOAP_ESTATE;
     int rc = zcoap_ep_respond_ack(&peer->ep, uv_now(peer->server->loop));
     if (rc == ZCOAP_OK)
         peer_flush(peer);
@@ -281,7 +285,17 @@ static void answer_busy(zcoap_uv_server_t *s, const struct sockaddr_storage *fro
     zcoap_builder_t b;
     uint8_t out[64];
     uint8_t mid[2] = {0, 0};
-    if (zcoap_msg_parse(&req, dgram, len) != ZCOAP_OK || !zcoap_code_is_request(req.code) ||
+    if (zcoap_msg_parse(&req, dgram, len) != ZCOAP_OK)
+        return;
+    if (req.type == ZCOAP_TYPE_CON && req.code == ZCOAP_CODE_EMPTY) {
+        /* A ping needs no state: its RST goes out even now (RFC 7252 §4.3). */
+        ptrdiff_t n = zcoap_build_empty(out, sizeof(out), ZCOAP_TYPE_RST, req.mid);
+        if (n > 0)
+            send_to(s, from, out, (size_t)n);
+        s->stats.pool_full++;
+        return;
+    }
+    if (!zcoap_code_is_request(req.code) ||
         (req.type != ZCOAP_TYPE_CON && req.type != ZCOAP_TYPE_NON))
         return;
     (void)zcoap_uv_random(NULL, mid, sizeof(mid));

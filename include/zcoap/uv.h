@@ -260,6 +260,9 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg);
 /**
  * @brief Start a server bound to @p addr (IPv4 or IPv6; port 0 picks a free one). The peer pool
  *        and its buffers are allocated here, once; nothing is allocated per datagram.
+ *
+ * When the socket fails after it was created (EADDRINUSE...), its handle is closing when this
+ * returns: run the loop once before @p s is started again or freed.
  * @retval 0, ZCOAP_EINVAL, ZCOAP_ENOSPC (out of memory), or a libuv error (EADDRINUSE...)
  */
 int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
@@ -285,7 +288,11 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer);
 /** The server's counters. */
 const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s);
 
-/** Close the server and every peer; @p cb runs when all handles are closed. */
+/**
+ * @brief Close the server and every peer; @p cb runs when all handles are closed. Answers still
+ *        pending die with it: zcoap_uv_peer_respond() returns ZCOAP_ESTATE from now on, and the
+ *        peers' memory is released before @p cb runs.
+ */
 void zcoap_uv_server_close(zcoap_uv_server_t *s, zcoap_uv_server_close_cb cb);
 
 #ifdef __cplusplus
