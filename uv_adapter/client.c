@@ -2,7 +2,7 @@
  * to the endpoint's next deadline after every call into the core (DESIGN.md §6). */
 #include <string.h>
 
-#include "zcoap/uv.h"
+#include "uv_io_internal.h"
 
 static void client_flush(zcoap_uv_client_t *c);
 
@@ -52,22 +52,12 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     client_flush(c);
 }
 
-/* Send what the endpoint has queued. */
+/* Pull and send what the endpoint has queued, counting into the client's stats. */
 static void send_queued(zcoap_uv_client_t *c, uint64_t now)
 {
-    const uint8_t *p;
-    ptrdiff_t n;
-    while ((n = zcoap_ep_next_datagram(&c->ep, now, &p)) > 0) {
-        /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
-        uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
-        int rc = uv_udp_try_send(&c->udp, &out, 1, NULL);
-        if (rc >= 0) {
-            c->stats.datagrams_out++;
-        } else {
-            c->stats.send_errors++; /* EAGAIN too: CON retransmission covers it */
-            c->stats.last_error = rc;
-        }
-    }
+    const zcoap__uv_tx_counters_t counters = {&c->stats.datagrams_out, &c->stats.send_errors,
+                                              &c->stats.last_error};
+    zcoap__uv_send_queued(&c->ep, &c->udp, NULL, now, &counters);
 }
 
 /* The driver loop of endpoint.h, then the timer. Queued datagrams go out before the events are
@@ -101,14 +91,7 @@ static void client_flush(zcoap_uv_client_t *c)
     c->flushing = false;
     if (c->closing)
         return;
-    uint64_t deadline = zcoap_ep_next_deadline(&c->ep);
-    if (deadline == ZCOAP_NEVER) {
-        (void)uv_timer_stop(&c->timer);
-    } else {
-        /* uv timers count from uv_now(), the clock the endpoint was given. */
-        uint64_t now = uv_now(c->loop);
-        (void)uv_timer_start(&c->timer, on_timer, deadline <= now ? 0 : deadline - now, 0);
-    }
+    zcoap__uv_arm_timer(&c->timer, on_timer, &c->ep);
 }
 
 int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_config_t *cfg,

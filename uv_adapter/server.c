@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zcoap/uv.h"
+#include "uv_io_internal.h"
 
 static void peer_flush(zcoap_uv_peer_t *peer);
 
@@ -152,21 +152,15 @@ static void release_peer(zcoap_uv_peer_t *p)
 static void send_to(zcoap_uv_server_t *s, const struct sockaddr_storage *to, const uint8_t *p,
                     size_t n)
 {
-    /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
-    uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
-    int rc = uv_udp_try_send(&s->udp, &out, 1, (const struct sockaddr *)to);
-    if (rc >= 0)
-        s->stats.datagrams_out++;
-    else
-        s->stats.send_errors++; /* EAGAIN too: lost, CON retransmission covers it */
+    const zcoap__uv_tx_counters_t counters = {&s->stats.datagrams_out, &s->stats.send_errors, NULL};
+    zcoap__uv_send(&s->udp, (const struct sockaddr *)to, p, n, &counters);
 }
 
 static void peer_send_queued(zcoap_uv_peer_t *peer, uint64_t now)
 {
-    const uint8_t *p;
-    ptrdiff_t n;
-    while ((n = zcoap_ep_next_datagram(&peer->ep, now, &p)) > 0)
-        send_to(peer->server, &peer->addr, p, (size_t)n);
+    zcoap_uv_server_t *s = peer->server;
+    const zcoap__uv_tx_counters_t counters = {&s->stats.datagrams_out, &s->stats.send_errors, NULL};
+    zcoap__uv_send_queued(&peer->ep, &s->udp, (const struct sockaddr *)&peer->addr, now, &counters);
 }
 
 int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
@@ -263,17 +257,12 @@ static void peer_flush(zcoap_uv_peer_t *peer)
     peer->flushing = false;
     if (s->closing)
         return;
-    uint64_t deadline = zcoap_ep_next_deadline(&peer->ep);
-    if (deadline == ZCOAP_NEVER && zcoap_ep_is_idle(&peer->ep) && peer->data == NULL) {
+    if (zcoap_ep_next_deadline(&peer->ep) == ZCOAP_NEVER && zcoap_ep_is_idle(&peer->ep) &&
+        peer->data == NULL) {
         release_peer(peer);
         return;
     }
-    if (deadline == ZCOAP_NEVER) {
-        (void)uv_timer_stop(&peer->timer);
-    } else {
-        uint64_t now = uv_now(s->loop);
-        (void)uv_timer_start(&peer->timer, on_peer_timer, deadline <= now ? 0 : deadline - now, 0);
-    }
+    zcoap__uv_arm_timer(&peer->timer, on_peer_timer, &peer->ep);
 }
 
 /* No slot is free: answer a request 5.03 with Max-Age without keeping any state (RFC 7252
