@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "endpoint_internal.h"
+#include "text_internal.h"
 
 static void in_end(zcoap_ep_t *ep)
 {
@@ -131,17 +132,12 @@ static void reject(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint8_t code, uint16_
         (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_SIZE1, (uint32_t)ep->cfg.msg_cap);
     } else {
         /* §5.9.2: a diagnostic payload naming the option helps the peer's developer. */
-        char text[40] = "Unrecognized critical option ";
-        size_t n = strlen(text);
-        char digits[6];
-        size_t d = 0;
-        uint16_t v = bad_option;
-        do {
-            digits[d++] = (char)('0' + v % 10u);
-            v /= 10u;
-        } while (v != 0);
-        while (d > 0)
-            text[n++] = digits[--d];
+        char text[40];
+        zcoap__text_t t;
+        zcoap__text_init(&t, text, sizeof(text));
+        zcoap__text_str(&t, "Unrecognized critical option ");
+        zcoap__text_uint(&t, bad_option);
+        size_t n = (size_t)zcoap__text_finish(&t);
         /* The diagnostic is optional: with a small msg_cap the 4.02 goes without it. */
         ptrdiff_t used = zcoap_builder_finish(&b);
         if (used > 0 && (size_t)used + 1u + n <= ep->cfg.msg_cap)

@@ -2,6 +2,7 @@
  * (RFC 6690) with the query filtering of its §4.1. */
 #include <string.h>
 
+#include "text_internal.h"
 #include "zcoap/resource.h"
 
 bool zcoap_path_matches(const zcoap_msg_t *req, const char *path)
@@ -214,25 +215,8 @@ static bool listed(const zcoap_resource_t *r, const zcoap_msg_t *req)
 
 /* ---- output --------------------------------------------------------------------------------- */
 
-typedef struct out_text {
-    char *p;
-    size_t cap;
-    size_t len;
-    bool full;
-} out_text_t;
-
-static void put(out_text_t *o, const char *s, size_t n)
-{
-    if (o->full || n >= o->cap - o->len) {
-        o->full = true;
-        return;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-}
-
 /* The path as a URI reference: bytes outside RFC 3986's pchar (and '/') are percent-encoded. */
-static void put_path(out_text_t *o, const char *path)
+static void put_path(zcoap__text_t *o, const char *path)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const char *c = path; *c != '\0'; c++) {
@@ -240,10 +224,10 @@ static void put_path(out_text_t *o, const char *path)
         bool plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
                      (b != 0 && strchr("-._~!$&'()*+,;=:@/", b) != NULL);
         if (plain) {
-            put(o, c, 1);
+            zcoap__text_mem(o, c, 1);
         } else {
             char esc[3] = {'%', hex[b >> 4], hex[b & 0x0Fu]};
-            put(o, esc, 3);
+            zcoap__text_mem(o, esc, 3);
         }
     }
 }
@@ -253,23 +237,25 @@ ptrdiff_t zcoap_resource_link_format(const zcoap_resource_t *table, size_t n,
 {
     if (out == NULL || (table == NULL && n > 0))
         return ZCOAP_EINVAL;
-    out_text_t o = {out, cap, 0, cap == 0};
+    zcoap__text_t o;
+    zcoap__text_init(&o, out, cap);
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const zcoap_resource_t *r = &table[i];
         if (!listed(r, req))
             continue;
         /* RFC 6690 §2: link-value = "<" URI-Reference ">" *( ";" link-param ) */
-        put(&o, first ? "</" : ",</", first ? 2u : 3u);
+        zcoap__text_mem(&o, first ? "</" : ",</", first ? 2u : 3u);
         put_path(&o, r->path);
-        put(&o, ">", 1);
+        zcoap__text_mem(&o, ">", 1);
         if (r->attrs != NULL && r->attrs[0] != '\0') {
-            put(&o, ";", 1);
-            put(&o, r->attrs, strlen(r->attrs));
+            zcoap__text_mem(&o, ";", 1);
+            zcoap__text_mem(&o, r->attrs, strlen(r->attrs));
         }
         first = false;
     }
-    if (cap > 0)
-        out[o.full ? 0 : o.len] = '\0';
-    return o.full ? ZCOAP_ENOSPC : (ptrdiff_t)o.len;
+    ptrdiff_t len = zcoap__text_finish(&o);
+    if (len < 0 && cap > 0)
+        out[0] = '\0'; /* a cut listing is no listing: the caller must not serve half of it */
+    return len;
 }

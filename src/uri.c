@@ -1,6 +1,7 @@
 /* URIs: RFC 7252 §6.4 (URI -> options) and §6.5 (options -> URI), with RFC 3986 syntax. */
 #include <string.h>
 
+#include "text_internal.h"
 #include "zcoap/msg.h"
 
 /* ---- character classes (RFC 3986 §2) -------------------------------------------------------- */
@@ -498,52 +499,19 @@ int zcoap_builder_add_uri_path(zcoap_builder_t *b, const char *path_query, size_
 
 /* ---- options -> URI (§6.5) ------------------------------------------------------------------ */
 
-typedef struct out_buf {
-    char *p;
-    size_t cap;
-    size_t len;
-    bool overflow;
-} out_buf_t;
-
-static void put_char(out_buf_t *o, char c)
-{
-    if (o->len + 1 < o->cap)
-        o->p[o->len++] = c;
-    else
-        o->overflow = true;
-}
-
-static void put_str(out_buf_t *o, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        put_char(o, s[i]);
-}
-
-static void put_encoded(out_buf_t *o, const uint8_t *v, size_t n, bool (*keep)(char))
+static void put_encoded(zcoap__text_t *o, const uint8_t *v, size_t n, bool (*keep)(char))
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         char c = (char)v[i];
         if (v[i] < 0x80u && keep(c)) {
-            put_char(o, c);
+            zcoap__text_char(o, c);
         } else {
-            put_char(o, '%');
-            put_char(o, hex[v[i] >> 4]);
-            put_char(o, hex[v[i] & 0x0Fu]);
+            zcoap__text_char(o, '%');
+            zcoap__text_char(o, hex[v[i] >> 4]);
+            zcoap__text_char(o, hex[v[i] & 0x0Fu]);
         }
     }
-}
-
-static void put_uint(out_buf_t *o, uint32_t v)
-{
-    char digits[10];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    while (n > 0)
-        put_char(o, digits[--n]);
 }
 
 static bool is_ip_literal_char(char c)
@@ -557,15 +525,8 @@ static bool keep_in_query(char c)
     return c != '&' && is_query_char(c);
 }
 
-static ptrdiff_t finish_out(out_buf_t *o)
-{
-    if (o->cap > 0)
-        o->p[o->len] = '\0';
-    return o->overflow ? ZCOAP_ENOSPC : (ptrdiff_t)o->len;
-}
-
 /* Path and query from the Uri-* (or Location-*) options: §6.5 steps 7-8. */
-static void put_path_query(out_buf_t *o, const zcoap_msg_t *msg, uint16_t path_num,
+static void put_path_query(zcoap__text_t *o, const zcoap_msg_t *msg, uint16_t path_num,
                            uint16_t query_num)
 {
     zcoap_opt_iter_t it;
@@ -575,16 +536,16 @@ static void put_path_query(out_buf_t *o, const zcoap_msg_t *msg, uint16_t path_n
     zcoap_opt_iter_init(&it, msg);
     while (zcoap_opt_iter_next(&it, &opt)) {
         if (opt.num == path_num) {
-            put_char(o, '/');
+            zcoap__text_char(o, '/');
             put_encoded(o, opt.val, opt.len, is_pchar);
             any_path = true;
         }
     }
     if (!any_path)
-        put_char(o, '/');
+        zcoap__text_char(o, '/');
     zcoap_opt_iter_init(&it, msg);
     while (zcoap_opt_iter_find(&it, query_num, &opt)) {
-        put_char(o, any_query ? '&' : '?');
+        zcoap__text_char(o, any_query ? '&' : '?');
         put_encoded(o, opt.val, opt.len, keep_in_query);
         any_query = true;
     }
@@ -594,10 +555,11 @@ ptrdiff_t zcoap_msg_path(const zcoap_msg_t *msg, bool location, char *out, size_
 {
     if (msg == NULL || out == NULL)
         return ZCOAP_EINVAL;
-    out_buf_t o = {out, cap, 0, cap == 0};
+    zcoap__text_t o;
+    zcoap__text_init(&o, out, cap);
     put_path_query(&o, msg, location ? ZCOAP_OPT_LOCATION_PATH : ZCOAP_OPT_URI_PATH,
                    location ? ZCOAP_OPT_LOCATION_QUERY : ZCOAP_OPT_URI_QUERY);
-    return finish_out(&o);
+    return zcoap__text_finish(&o);
 }
 
 ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_host,
@@ -607,12 +569,13 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
     uint32_t port = dst_port;
     if (msg == NULL || out == NULL)
         return ZCOAP_EINVAL;
-    out_buf_t o = {out, cap, 0, cap == 0};
+    zcoap__text_t o;
+    zcoap__text_init(&o, out, cap);
     /* A Uri-Host outside its 1-255 bytes is treated as absent (§5.4.3). */
     bool have_host =
         zcoap_msg_find_opt(msg, ZCOAP_OPT_URI_HOST, &host_opt) && zcoap_opt_is_valid(&host_opt);
     if (have_host || dst_host != NULL) {
-        put_str(&o, secure ? "coaps://" : "coap://", secure ? 8u : 7u);
+        zcoap__text_mem(&o, secure ? "coaps://" : "coap://", secure ? 8u : 7u);
         if (have_host) {
             const char *h = (const char *)host_opt.val;
             bool literal = host_opt.len > 2 && h[0] == '[' && h[host_opt.len - 1] == ']' &&
@@ -620,17 +583,17 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
             if (literal)
                 put_encoded(&o, host_opt.val, host_opt.len, is_ip_literal_char);
             else if (is_ipv4(h, host_opt.len))
-                put_str(&o, h, host_opt.len);
+                zcoap__text_mem(&o, h, host_opt.len);
             else
                 put_encoded(&o, host_opt.val, host_opt.len, is_reg_name_char);
         } else {
             size_t n = strlen(dst_host);
             bool ipv6 = memchr(dst_host, ':', n) != NULL && dst_host[0] != '[';
             if (ipv6)
-                put_char(&o, '[');
-            put_str(&o, dst_host, n);
+                zcoap__text_char(&o, '[');
+            zcoap__text_mem(&o, dst_host, n);
             if (ipv6)
-                put_char(&o, ']');
+                zcoap__text_char(&o, ']');
         }
         zcoap_opt_t port_opt;
         /* A Uri-Port longer than 2 bytes is not a port (§5.4.3): keep the destination's. */
@@ -638,10 +601,10 @@ ptrdiff_t zcoap_msg_uri(const zcoap_msg_t *msg, bool secure, const char *dst_hos
             (!zcoap_opt_is_valid(&port_opt) || zcoap_opt_uint(&port_opt, &port) != ZCOAP_OK))
             port = dst_port;
         if (port != (secure ? ZCOAP_DEFAULT_SECURE_PORT : ZCOAP_DEFAULT_PORT)) {
-            put_char(&o, ':');
-            put_uint(&o, port);
+            zcoap__text_char(&o, ':');
+            zcoap__text_uint(&o, port);
         }
     }
     put_path_query(&o, msg, ZCOAP_OPT_URI_PATH, ZCOAP_OPT_URI_QUERY);
-    return finish_out(&o);
+    return zcoap__text_finish(&o);
 }
