@@ -1,7 +1,7 @@
 /*
- * zcoap_server: a CoAP server on the libuv adapter, for many peers at once.
+ * zcoap-server: a CoAP server on the libuv adapter, for many peers at once.
  *
- *     zcoap_server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-t SECONDS]
+ *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-t SECONDS]
  *
  * Resources: /hello (GET: 2.05 "Hello World!"), /echo (POST, PUT, FETCH, PATCH, iPATCH: the
  * request's payload back; FETCH 2.05, the others 2.04), /separate (GET: empty ACK at once, then a
@@ -116,7 +116,7 @@ static void on_closed(uv_handle_t *h)
 static void stop(void)
 {
     const zcoap_uv_server_stats_t *st = zcoap_uv_server_stats(&server);
-    printf("zcoap_server: %llu datagrams in, %llu out, %llu peers served, %llu answered 5.03\n",
+    printf("zcoap-server: %llu datagrams in, %llu out, %llu peers served, %llu answered 5.03\n",
            (unsigned long long)st->datagrams_in, (unsigned long long)st->datagrams_out,
            (unsigned long long)st->peers_created, (unsigned long long)st->pool_full);
     zcoap_uv_server_close(&server, NULL);
@@ -140,7 +140,7 @@ static void on_stop_timer(uv_timer_t *t)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: zcoap_server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-t SECONDS]\n"
+    fprintf(out, "usage: zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-t SECONDS]\n"
                  "Serves /hello, /echo, /separate, /time and /.well-known/core.\n"
                  "ADDRESS defaults to 127.0.0.1 (use :: or ::1 for IPv6), PORT to 5683 (0: any\n"
                  "free port, printed), MAX_PEERS to 1024; runs until Ctrl-C or SECONDS.\n");
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     struct sockaddr_storage addr;
     if (uv_ip4_addr(address, port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(address, port, (struct sockaddr_in6 *)&addr) != 0) {
-        fprintf(stderr, "zcoap_server: bad address %s\n", address);
+        fprintf(stderr, "zcoap-server: bad address %s\n", address);
         return 1;
     }
     uv_loop_t *loop = uv_default_loop();
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     cfg.max_peers = (size_t)max_peers;
     int rc = zcoap_uv_server_start(loop, &server, (const struct sockaddr *)&addr, &cfg);
     if (rc != 0) {
-        fprintf(stderr, "zcoap_server: %s\n", zcoap_uv_strerror(rc));
+        fprintf(stderr, "zcoap-server: %s\n", zcoap_uv_strerror(rc));
         return 1;
     }
     struct sockaddr_storage bound;
@@ -195,11 +195,11 @@ int main(int argc, char **argv)
     (void)zcoap_uv_server_address(&server, &bound);
     if (bound.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&bound, host, sizeof(host));
-        printf("zcoap_server: listening on [%s]:%d\n", host,
+        printf("zcoap-server: listening on [%s]:%d\n", host,
                ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
     } else {
         uv_ip4_name((struct sockaddr_in *)&bound, host, sizeof(host));
-        printf("zcoap_server: listening on %s:%d\n", host,
+        printf("zcoap-server: listening on %s:%d\n", host,
                ntohs(((struct sockaddr_in *)&bound)->sin_port));
     }
     fflush(stdout);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# coap-client-notls (libcoap) against the zcoap_server example (the libuv adapter's server):
+# coap-client-notls (libcoap) against the zcoap-server example (the libuv adapter's server):
 # every resource, CON and NON, several methods, separate response, /.well-known/core with a
 # filter, 4.04 and 4.05. Usage: zcoap_server_interop.sh ZCOAP_SERVER ADDRESS
 set -euo pipefail
