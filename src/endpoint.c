@@ -46,6 +46,9 @@ void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms)
     ep->out_last_resp_expires = 0;
     ep->in_state = ZCOAP__IN_IDLE;
     ep->in_pending_tx = false;
+    ep->con_active = false;
+    ep->con_pending_tx = false;
+    ep->busy_len = 0;
     ep->in_dedup = -1;
     ep->dup_slot = -1;
     ep->control_len = 0;
@@ -143,7 +146,7 @@ int zcoap_ep_receive(zcoap_ep_t *ep, const uint8_t *dgram, size_t len, uint64_t 
     case ZCOAP_TYPE_RST:
         /* §4.2: matched by message ID to our request or our CON response; else ignored. */
         if (!zcoap__ep_out_receive(ep, &msg, now_ms))
-            (void)zcoap__ep_in_receive_ack(ep, &msg);
+            (void)zcoap__ep_in_receive_ack(ep, &msg, now_ms);
         return ZCOAP_OK;
     default: /* CON or NON */
         if (empty) {
@@ -195,10 +198,21 @@ ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t 
         ep->dup_slot = -1;
         return (ptrdiff_t)ep->dup_len;
     }
+    if (ep->busy_len > 0) {
+        ptrdiff_t n = ep->busy_len;
+        ep->busy_len = 0;
+        *out = ep->busy_buf;
+        return n;
+    }
     if (ep->in_pending_tx) {
         ep->in_pending_tx = false;
         *out = zcoap__ep_slot(ep, ep->in_slot);
         return (ptrdiff_t)ep->in_len;
+    }
+    if (ep->con_pending_tx) {
+        ep->con_pending_tx = false;
+        *out = zcoap__ep_slot(ep, ep->con_slot);
+        return (ptrdiff_t)ep->con_len;
     }
     if (ep->out_pending_tx) {
         ep->out_pending_tx = false;
@@ -218,13 +232,15 @@ uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep)
     if (ep == NULL)
         return ZCOAP_NEVER;
     uint64_t d = ZCOAP_NEVER;
-    if (ep->ev_len > 0 || ep->control_len > 0 || ep->in_pending_tx || ep->out_pending_tx ||
-        ep->dup_slot >= 0)
+    if (ep->ev_len > 0 || ep->control_len > 0 || ep->in_pending_tx || ep->con_pending_tx ||
+        ep->busy_len > 0 || ep->out_pending_tx || ep->dup_slot >= 0)
         d = 0; /* work is queued: call process (and pull datagrams) now */
     if (ep->out_state != ZCOAP__OUT_IDLE)
         d = min_u64(d, ep->out_deadline);
-    if (ep->in_state != ZCOAP__IN_IDLE)
+    if (ep->in_state == ZCOAP__IN_RECEIVED || ep->in_state == ZCOAP__IN_ACKED)
         d = min_u64(d, ep->in_deadline);
+    if (ep->con_active)
+        d = min_u64(d, ep->con_deadline);
     if (ep->out_last_resp_expires != 0)
         d = min_u64(d, ep->out_last_resp_expires);
     return min_u64(d, zcoap__ep_dedup_deadline(ep));
@@ -235,6 +251,7 @@ bool zcoap_ep_is_idle(const zcoap_ep_t *ep)
     /* De-duplication windows and the memory of the last CON response do not count: they hold
      * no exchange, only answers for copies that may still arrive. */
     return ep != NULL && ep->out_state == ZCOAP__OUT_IDLE && !ep->out_begun &&
-           ep->in_state == ZCOAP__IN_IDLE && ep->ev_len == 0 && ep->control_len == 0 &&
-           !ep->in_pending_tx && !ep->out_pending_tx && ep->dup_slot < 0;
+           ep->in_state == ZCOAP__IN_IDLE && !ep->con_active && ep->ev_len == 0 &&
+           ep->control_len == 0 && !ep->in_pending_tx && !ep->con_pending_tx && ep->busy_len == 0 &&
+           !ep->out_pending_tx && ep->dup_slot < 0;
 }

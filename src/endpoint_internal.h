@@ -13,12 +13,12 @@ enum {
     ZCOAP__OUT_PING_SENT       /* Empty CON out, retransmitting until RST */
 };
 
-/* Incoming path states. */
+/* States of the incoming path's front (the back is con_active; see ep_in.c). */
 enum {
     ZCOAP__IN_IDLE,
-    ZCOAP__IN_RECEIVED,    /* request delivered, the application has not answered */
-    ZCOAP__IN_ACKED,       /* empty ACK sent, the separate response is due */
-    ZCOAP__IN_CON_RESPONSE /* separate CON response out, retransmitting until ACK/RST */
+    ZCOAP__IN_RECEIVED, /* request delivered, the application has not answered */
+    ZCOAP__IN_ACKED,    /* empty ACK sent, the separate response is due */
+    ZCOAP__IN_QUEUED    /* separate CON response built, waiting for the back to finish */
 };
 
 /* Dedup entry flags. */
@@ -41,7 +41,7 @@ bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_
 void zcoap__ep_out_timers(zcoap_ep_t *ep, uint64_t now_ms);
 
 /* Incoming path (ep_in.c). */
-bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg);
+bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms);
 void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t len,
                                   uint64_t now_ms);
 void zcoap__ep_in_timers(zcoap_ep_t *ep, uint64_t now_ms);

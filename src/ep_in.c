@@ -1,6 +1,13 @@
 /* The incoming path: requests from the peer, answered piggybacked, separately (CON or NON) or
  * with RST; automatic empty ACK for a slow application; de-duplication (RFC 7252 §4.5) with the
- * stored responses replayed; 4.02 and 4.13 answered by the endpoint itself. */
+ * stored responses replayed; 4.02 and 4.13 answered by the endpoint itself.
+ *
+ * Two exchanges can be open on this path. The front holds the request the application is
+ * answering; the back retransmits our separate CON response until the peer acknowledges it. The
+ * peer's exchange ends when it receives that response, so it may send its next request while our
+ * copy (or its ACK) is still on the way (§4.7): the front takes it. A second CON response waits
+ * for the back to finish (NSTART = 1 for what we originate too). A request that finds the front
+ * busy gets 5.03 with Max-Age (§5.9.3.4) rather than RST, which would read as "not understood". */
 #include <string.h>
 
 #include "endpoint_internal.h"
@@ -71,19 +78,38 @@ static void dedup_expire(zcoap_ep_t *ep, uint64_t now_ms)
     ep->dedup_expiry = next;
 }
 
-/* Take the next response slot; responses of older requests stored there are forgotten. */
+/* Our CON response in flight, and one queued behind it, own their slots until they are sent. */
+static bool slot_held(const zcoap_ep_t *ep, uint8_t slot)
+{
+    return (ep->con_active && ep->con_slot == slot) ||
+           (ep->in_state == ZCOAP__IN_QUEUED && ep->in_slot == slot);
+}
+
+static bool slot_available(const zcoap_ep_t *ep)
+{
+    return ep->cfg.resp_slots > (ep->con_active ? 1u : 0u);
+}
+
+/* Take the next response slot (one must be available); responses of older requests stored there
+ * are forgotten. A stored response waiting to be sent again for a duplicate is not written over
+ * while another slot is free; otherwise that replay is dropped and the peer retransmits (§4.2). */
 static uint8_t take_slot(zcoap_ep_t *ep)
 {
+    size_t n = ep->cfg.resp_slots;
     uint8_t slot = ep->next_slot;
-    if ((int)slot == ep->dup_slot) {
-        /* A stored response waits to be sent again for a duplicate: never write over it. With
-         * one slot only, that answer is dropped instead; the peer retransmits (§4.2). */
-        if (ep->cfg.resp_slots > 1)
-            slot = (uint8_t)((slot + 1u) % ep->cfg.resp_slots);
-        else
-            ep->dup_slot = -1;
+    int fallback = -1;
+    for (size_t i = 0; i < n; i++, slot = (uint8_t)((slot + 1u) % n)) {
+        if (slot_held(ep, slot))
+            continue;
+        if ((int)slot != ep->dup_slot)
+            break;
+        fallback = slot;
     }
-    ep->next_slot = (uint8_t)((slot + 1u) % ep->cfg.resp_slots);
+    if ((int)slot == ep->dup_slot || slot_held(ep, slot)) {
+        slot = (uint8_t)fallback;
+        ep->dup_slot = -1;
+    }
+    ep->next_slot = (uint8_t)((slot + 1u) % n);
     for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
         if (ep->cfg.dedup[i].resp_slot == (int8_t)slot)
             ep->cfg.dedup[i].resp_slot = -1;
@@ -153,6 +179,21 @@ static void reject(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint8_t code, uint16_
     zcoap__ep_event(ep, ZCOAP_EV_IN_REJECTED, 0, msg);
 }
 
+/* A request we cannot take now. No de-duplication entry is kept: a retransmission is looked at
+ * afresh and is taken if the front is free by then (nothing was executed). */
+static void answer_busy(zcoap_ep_t *ep, const zcoap_msg_t *msg)
+{
+    zcoap_builder_t b;
+    bool con = msg->type == ZCOAP_TYPE_CON;
+    (void)zcoap_builder_init_response(&b, ep->busy_buf, sizeof(ep->busy_buf), msg,
+                                      ZCOAP_SERVICE_UNAVAILABLE,
+                                      con ? msg->mid : zcoap__ep_new_mid(ep));
+    (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_MAX_AGE, ep->cfg.busy_max_age_s);
+    ptrdiff_t len = zcoap_builder_finish(&b); /* 4 + token + Max-Age: always fits */
+    ep->busy_len = len > 0 ? (uint8_t)len : 0u;
+    zcoap__ep_event(ep, ZCOAP_EV_IN_BUSY, 0, msg);
+}
+
 void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t len,
                                   uint64_t now_ms)
 {
@@ -161,10 +202,8 @@ void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t
         answer_duplicate(ep, dup, msg);
         return;
     }
-    if (ep->in_state != ZCOAP__IN_IDLE || ep->in_pending_tx) {
-        /* NSTART = 1 on this path too: a request we cannot take now is rejected (§4.2, §4.3) */
-        zcoap__ep_control(ep, ZCOAP_TYPE_RST, msg->mid);
-        zcoap__ep_event(ep, ZCOAP_EV_UNHANDLED, 0, msg);
+    if (ep->in_state != ZCOAP__IN_IDLE || ep->in_pending_tx || !slot_available(ep)) {
+        answer_busy(ep, msg);
         return;
     }
     int8_t entry = dedup_add(ep, msg, now_ms);
@@ -192,14 +231,41 @@ void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t
     zcoap__ep_event(ep, ZCOAP_EV_IN_REQUEST, 0, msg);
 }
 
-bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg)
+/* The back starts retransmitting the CON response in @p slot under a fresh message ID. */
+static void con_start(zcoap_ep_t *ep, uint8_t slot, size_t len, uint64_t now_ms)
 {
-    if (ep->in_state != ZCOAP__IN_CON_RESPONSE || msg->mid != ep->in_resp_mid)
+    uint8_t *msg = zcoap__ep_slot(ep, slot);
+    ep->con_mid = zcoap__ep_new_mid(ep);
+    msg[2] = (uint8_t)(ep->con_mid >> 8);
+    msg[3] = (uint8_t)ep->con_mid;
+    ep->con_active = true;
+    ep->con_pending_tx = true;
+    ep->con_slot = slot;
+    ep->con_len = len;
+    ep->con_retransmits = 0;
+    ep->con_timeout_ms = zcoap__ep_initial_timeout(ep);
+    ep->con_deadline = now_ms + ep->con_timeout_ms;
+    zcoap__ep_event(ep, ZCOAP_EV_IN_CON_RESPONSE_SENT, 0, NULL);
+}
+
+/* The back's exchange is over; a CON response queued behind it goes out now. */
+static void con_end(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *msg,
+                    uint64_t now_ms)
+{
+    ep->con_active = false;
+    ep->con_pending_tx = false;
+    zcoap__ep_event(ep, kind, 0, msg);
+    if (ep->in_state == ZCOAP__IN_QUEUED) {
+        con_start(ep, ep->in_slot, ep->in_len, now_ms);
+        in_end(ep);
+    }
+}
+
+bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
+{
+    if (!ep->con_active || msg->mid != ep->con_mid)
         return false; /* §4.2: an ACK or RST matching nothing is ignored */
-    in_end(ep);
-    ep->in_pending_tx = false;
-    zcoap__ep_event(ep, msg->type == ZCOAP_TYPE_ACK ? ZCOAP_EV_IN_SUCCESS : ZCOAP_EV_IN_RESET, 0,
-                    msg);
+    con_end(ep, msg->type == ZCOAP_TYPE_ACK ? ZCOAP_EV_IN_SUCCESS : ZCOAP_EV_IN_RESET, msg, now_ms);
     return true;
 }
 
@@ -213,25 +279,32 @@ static void send_empty_ack(zcoap_ep_t *ep, uint64_t now_ms)
     zcoap__ep_event(ep, ZCOAP_EV_IN_ACK_SENT, 0, NULL);
 }
 
+static bool front_waits_for_application(const zcoap_ep_t *ep)
+{
+    return ep->in_state == ZCOAP__IN_RECEIVED || ep->in_state == ZCOAP__IN_ACKED;
+}
+
 void zcoap__ep_in_timers(zcoap_ep_t *ep, uint64_t now_ms)
 {
     dedup_expire(ep, now_ms);
-    while (ep->in_state != ZCOAP__IN_IDLE && now_ms >= ep->in_deadline) {
+    while (ep->con_active && now_ms >= ep->con_deadline) {
+        if (ep->con_retransmits < ep->cfg.tx.max_retransmit) {
+            ep->con_retransmits++;
+            ep->con_timeout_ms *= 2u;
+            ep->con_deadline += ep->con_timeout_ms;
+            ep->con_pending_tx = true;
+            continue;
+        }
+        /* Never acknowledged: the exchange ends at its last deadline. */
+        con_end(ep, ZCOAP_EV_IN_TIMEOUT, NULL, ep->con_deadline);
+    }
+    while (front_waits_for_application(ep) && now_ms >= ep->in_deadline) {
         if (ep->in_state == ZCOAP__IN_RECEIVED && ep->in_type == ZCOAP_TYPE_CON) {
             send_empty_ack(ep, ep->in_deadline);
             continue;
         }
-        if (ep->in_state == ZCOAP__IN_CON_RESPONSE &&
-            ep->in_retransmits < ep->cfg.tx.max_retransmit) {
-            ep->in_retransmits++;
-            ep->in_timeout_ms *= 2u;
-            ep->in_deadline += ep->in_timeout_ms;
-            ep->in_pending_tx = true;
-            continue;
-        }
-        /* The application never answered, or our CON response was never acknowledged. */
+        /* The application never answered. */
         in_end(ep);
-        ep->in_pending_tx = false;
         zcoap__ep_event(ep, ZCOAP_EV_IN_TIMEOUT, 0, NULL);
     }
 }
@@ -240,7 +313,7 @@ int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoa
 {
     if (ep == NULL || b == NULL || !zcoap_code_is_response(code))
         return ZCOAP_EINVAL;
-    if (ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED)
+    if (!front_waits_for_application(ep))
         return ZCOAP_ESTATE;
     /* §5.2.1: piggybacked in the ACK while the CON request is not yet acknowledged; otherwise
      * separate (§5.2.2), and a NON request gets a NON response unless asked (§5.2.3). */
@@ -258,8 +331,7 @@ int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
 {
     if (ep == NULL || b == NULL)
         return ZCOAP_EINVAL;
-    if ((ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED) ||
-        b->buf != zcoap__ep_slot(ep, ep->in_slot))
+    if (!front_waits_for_application(ep) || b->buf != zcoap__ep_slot(ep, ep->in_slot))
         return ZCOAP_ESTATE;
     ptrdiff_t n = zcoap_builder_finish(b);
     if (n < 0)
@@ -272,21 +344,24 @@ int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
         ep->in_piggyback = false;
     }
     uint8_t type = (uint8_t)((msg[0] >> 4) & 0x03u);
-    if (type != ZCOAP_TYPE_ACK) {
-        ep->in_resp_mid = zcoap__ep_new_mid(ep);
-        msg[2] = (uint8_t)(ep->in_resp_mid >> 8);
-        msg[3] = (uint8_t)ep->in_resp_mid;
+    if (type == ZCOAP_TYPE_CON) {
+        if (ep->con_active) {
+            /* Our last CON response still awaits its ACK: this one follows it (NSTART = 1). */
+            ep->in_state = ZCOAP__IN_QUEUED;
+            ep->in_len = (size_t)n;
+            return ZCOAP_OK;
+        }
+        con_start(ep, ep->in_slot, (size_t)n, now_ms);
+        in_end(ep);
+        return ZCOAP_OK;
+    }
+    if (type == ZCOAP_TYPE_NON) {
+        uint16_t mid = zcoap__ep_new_mid(ep);
+        msg[2] = (uint8_t)(mid >> 8);
+        msg[3] = (uint8_t)mid;
     }
     ep->in_len = (size_t)n;
     ep->in_pending_tx = true;
-    if (type == ZCOAP_TYPE_CON) {
-        ep->in_state = ZCOAP__IN_CON_RESPONSE;
-        ep->in_retransmits = 0;
-        ep->in_timeout_ms = zcoap__ep_initial_timeout(ep);
-        ep->in_deadline = now_ms + ep->in_timeout_ms;
-        zcoap__ep_event(ep, ZCOAP_EV_IN_CON_RESPONSE_SENT, 0, NULL);
-        return ZCOAP_OK;
-    }
     store_response(ep); /* piggybacked or NON: replayed for duplicates */
     in_end(ep);
     zcoap__ep_event(ep, ZCOAP_EV_IN_SUCCESS, 0, NULL);
@@ -320,7 +395,7 @@ int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms)
 
 int zcoap_ep_request_type(const zcoap_ep_t *ep)
 {
-    if (ep == NULL || (ep->in_state != ZCOAP__IN_RECEIVED && ep->in_state != ZCOAP__IN_ACKED))
+    if (ep == NULL || !front_waits_for_application(ep))
         return -1;
     return ep->in_type;
 }

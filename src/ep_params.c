@@ -42,6 +42,7 @@ void zcoap_ep_config_default(zcoap_ep_config_t *cfg, zcoap_ep_storage_t *storage
     cfg->token_len = ZCOAP_DEFAULT_TOKEN_LEN;
     cfg->auto_ack_ms = 500;
     cfg->response_timeout_ms = 0; /* 0: EXCHANGE_LIFETIME of the parameters given to init */
+    cfg->busy_max_age_s = 2;
     cfg->msg_cap = ZCOAP_MAX_MSG_SIZE;
     if (storage != NULL) {
         cfg->req_buf = storage->req;
@@ -90,6 +91,8 @@ const char *zcoap_event_name(zcoap_event_kind_t kind)
         return "IN_TIMEOUT";
     case ZCOAP_EV_IN_RESET:
         return "IN_RESET";
+    case ZCOAP_EV_IN_BUSY:
+        return "IN_BUSY";
     case ZCOAP_EV_OUT_CON_SENT:
         return "OUT_CON_SENT";
     case ZCOAP_EV_OUT_NON_SENT:

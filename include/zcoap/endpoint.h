@@ -105,6 +105,12 @@ typedef struct zcoap_ep_config {
                                        acknowledged or sent NON, and how long a request in
                                        waits for the application; 0 (the default) means
                                        EXCHANGE_LIFETIME of @c tx */
+    uint32_t busy_max_age_s;      /**< Max-Age of the 5.03 Service Unavailable that answers a
+                                       request arriving while the application has not answered
+                                       the last one, or while no response slot is free (our
+                                       separate CON response to the last one still awaits its
+                                       ACK with resp_slots 1); default 2 s (a retransmission
+                                       interval), the peer retries after it (§5.9.3.4) */
     size_t msg_cap;               /**< size of each message buffer (default ZCOAP_MAX_MSG_SIZE,
                                        16-65535); a larger request is answered 4.13 with Size1 */
     uint8_t *req_buf;             /**< msg_cap bytes: our request being sent/retransmitted */
@@ -146,8 +152,11 @@ typedef enum zcoap_event_kind {
     ZCOAP_EV_IN_SUCCESS,           /**< the response was delivered (piggybacked/NON sent, or the
                                         CON response acknowledged) */
     ZCOAP_EV_IN_RST_SENT,          /**< the application rejected the request with RST */
-    ZCOAP_EV_IN_TIMEOUT,           /**< a separate CON response was never acknowledged */
+    ZCOAP_EV_IN_TIMEOUT,           /**< a separate CON response was never acknowledged, or the
+                                        application never answered */
     ZCOAP_EV_IN_RESET,             /**< the peer answered our CON response with RST */
+    ZCOAP_EV_IN_BUSY,              /**< a request (ev.msg) that came while the last one is still
+                                        unanswered was answered 5.03 with Max-Age (not taken) */
     /* outgoing path: our requests */
     ZCOAP_EV_OUT_CON_SENT,          /**< our CON request went out (first transmission) */
     ZCOAP_EV_OUT_NON_SENT,          /**< our NON request went out */
@@ -211,21 +220,31 @@ typedef struct zcoap_ep {
     uint64_t out_deadline;
     uint16_t out_last_resp_mid;     /* separate CON response taken last, for its duplicates */
     uint64_t out_last_resp_expires; /* 0: none */
-    /* incoming path */
+    /* incoming path, front: the request waiting for the application's answer */
     uint8_t in_state;
     uint8_t in_type;
     bool in_piggyback; /* the response being built goes in the ACK */
     uint16_t in_mid;
-    uint16_t in_resp_mid;
     uint8_t in_token[ZCOAP_MAX_TOKEN_LEN];
     uint8_t in_token_len;
     int8_t in_dedup; /* dedup entry of the current request, or -1 */
-    uint8_t in_slot; /* response slot being built or sent */
+    uint8_t in_slot; /* response slot being built, sent, or queued behind the back exchange */
     size_t in_len;   /* length of the response in the slot */
     bool in_pending_tx;
-    uint8_t in_retransmits;
-    uint64_t in_timeout_ms;
     uint64_t in_deadline;
+    /* incoming path, back: our separate CON response, retransmitted until the peer's ACK. The
+     * peer may already send its next request meanwhile (RFC 7252 §4.7): the front takes it. */
+    bool con_active;
+    bool con_pending_tx;
+    uint8_t con_slot;
+    uint8_t con_retransmits;
+    uint16_t con_mid;
+    size_t con_len;
+    uint64_t con_timeout_ms;
+    uint64_t con_deadline;
+    /* a request we could not take now, answered 5.03 Service Unavailable with Max-Age */
+    uint8_t busy_buf[4 + ZCOAP_MAX_TOKEN_LEN + 6];
+    uint8_t busy_len;
     uint8_t next_slot;
     uint8_t dedup_next;
     uint64_t dedup_expiry; /* earliest end of a de-duplication window, or ZCOAP_NEVER */

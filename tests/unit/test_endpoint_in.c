@@ -495,6 +495,187 @@ static void duplicate_non_request_processed_once(void **state)
     expect_events(f, ZCOAP_EV_IN_REQUEST);
 }
 
+/* ======================================================================================== */
+/* The peer's next request while our separate CON response awaits its ACK (RFC 7252 §4.7)  */
+/* ======================================================================================== */
+
+/* The token of the peer's next request. */
+static const uint8_t tok2[2] = {0xb0, 0xb1};
+
+/* The peer took our separate response but its ACK was lost, and its next request comes: that
+ * request is served at once while the CON response keeps its retransmission schedule. */
+static void next_request_while_con_response_awaits_ack(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    start(f);
+    uint8_t resp[64];
+    size_t len;
+    uint16_t mid = separate_con_response(f, 0x1234, resp, &len);
+    run_to(f, T0 + 500);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1235, tok2, 2, "next", NULL);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    assert_int_equal(zcoap_ep_request_type(&f->ep), ZCOAP_TYPE_CON);
+    respond(f, false, "n");
+    expect_sent_hex(f, T0 + 500, "62 45 12 35 b0 b1 ff 6e");
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    assert_false(zcoap_ep_is_idle(&f->ep));
+    run_to(f, T0 + 2000);
+    expect_sent_bytes(f, T0 + 2000, resp, len);
+    peer_empty(f, ZCOAP_TYPE_ACK, mid);
+    const vnet_event_rec_t *ev = expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    assert_true(ev->has_msg);
+    assert_int_equal(ev->msg.mid, mid);
+    assert_true(zcoap_ep_is_idle(&f->ep));
+    run_to(f, T0 + 300000);
+    expect_nothing_sent(f);
+    expect_no_events(f);
+}
+
+/* A second separate CON response waits until the first is acknowledged (NSTART = 1 for what we
+ * originate), then goes out at once with the next message ID. Meanwhile the second request's
+ * duplicates get the empty ACK again, and a third request finds the front busy: 5.03. */
+static void second_con_response_waits_for_the_first(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    start(f);
+    uint8_t resp[64];
+    size_t len;
+    uint16_t mid = separate_con_response(f, 0x1234, resp, &len);
+    run_to(f, T0 + 500);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1235, tok2, 2, "next", NULL);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    assert_zcoap_ok(zcoap_ep_respond_ack(&f->ep, now(f)));
+    vnet_pump(&f->net);
+    expect_sent_empty(f, T0 + 500, ZCOAP_TYPE_ACK, 0x1235);
+    expect_events(f, ZCOAP_EV_IN_ACK_SENT);
+    respond(f, true, "2");
+    expect_nothing_sent(f);
+    expect_no_events(f);
+    assert_int_equal(zcoap_ep_request_type(&f->ep), -1);
+    zcoap_builder_t b;
+    assert_zcoap_err(zcoap_ep_response_begin(&f->ep, ZCOAP_CONTENT, false, &b), ZCOAP_ESTATE);
+
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1235, tok2, 2, "next", NULL);
+    expect_sent_empty(f, T0 + 500, ZCOAP_TYPE_ACK, 0x1235);
+    expect_events(f, ZCOAP_EV_IN_DUPLICATE);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1236, ptok, 4, "third", NULL);
+    expect_sent_hex(f, T0 + 500, "64 a3 12 36 c0 c1 c2 c3 d1 01 02"); /* 5.03, Max-Age 2 */
+    const vnet_event_rec_t *ev = expect_events(f, ZCOAP_EV_IN_BUSY);
+    assert_true(ev->has_msg);
+    assert_int_equal(ev->msg.mid, 0x1236);
+
+    run_to(f, T0 + 2000);
+    expect_sent_bytes(f, T0 + 2000, resp, len);
+    run_to(f, T0 + 2100);
+    peer_empty(f, ZCOAP_TYPE_ACK, mid);
+    expect_events(f, ZCOAP_EV_IN_SUCCESS, ZCOAP_EV_IN_CON_RESPONSE_SENT);
+    uint8_t want[64];
+    uint16_t mid2 = (uint16_t)(mid + 1u);
+    size_t want_len =
+        build_msg(want, sizeof(want), ZCOAP_TYPE_CON, ZCOAP_CONTENT, mid2, tok2, 2, NULL, "2");
+    expect_sent_bytes(f, T0 + 2100, want, want_len);
+    assert_int_equal(zcoap_ep_next_deadline(&f->ep), T0 + 4100);
+    run_to(f, T0 + 4100);
+    expect_sent_bytes(f, T0 + 4100, want, want_len);
+    peer_empty(f, ZCOAP_TYPE_ACK, mid2);
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    assert_true(zcoap_ep_is_idle(&f->ep));
+    /* The third request, retransmitted, is taken now: nothing was executed the first time. */
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1236, ptok, 4, "third", NULL);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    respond(f, false, "3");
+    expect_sent_hex(f, T0 + 4100, "64 45 12 36 c0 c1 c2 c3 ff 33");
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+}
+
+/* The queued response goes out when the first one gives up, at that instant. */
+static void queued_con_response_starts_when_the_first_times_out(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    start(f);
+    uint8_t resp[64];
+    size_t len;
+    uint16_t mid = separate_con_response(f, 0x1234, resp, &len);
+    run_to(f, T0 + 100);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1235, tok2, 2, "next", NULL);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    run_to(f, T0 + 100 + f->cfg.auto_ack_ms);
+    expect_sent_empty(f, T0 + 100 + f->cfg.auto_ack_ms, ZCOAP_TYPE_ACK, 0x1235);
+    expect_events(f, ZCOAP_EV_IN_ACK_SENT);
+    respond(f, false, "late"); /* asked NON, but the request was CON and acknowledged */
+    const vnet_dgram_t *d = next_sent(f, now(f));
+    zcoap_msg_t m;
+    parse_ok(&m, d->data, d->len);
+    assert_int_equal(m.type, ZCOAP_TYPE_NON); /* a NON answer does not wait for the back */
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1236, ptok, 4, "third", NULL);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    assert_zcoap_ok(zcoap_ep_respond_ack(&f->ep, now(f)));
+    vnet_pump(&f->net);
+    expect_sent_empty(f, now(f), ZCOAP_TYPE_ACK, 0x1236);
+    expect_events(f, ZCOAP_EV_IN_ACK_SENT);
+    respond(f, true, "q");
+    expect_nothing_sent(f);
+    const uint64_t at[] = {T0 + 2000, T0 + 6000, T0 + 14000, T0 + 30000};
+    for (size_t i = 0; i < ARRAY_LEN(at); i++) {
+        run_to(f, at[i]);
+        expect_sent_bytes(f, at[i], resp, len);
+    }
+    run_to(f, T0 + 61999);
+    expect_no_events(f);
+    run_to(f, T0 + 62000);
+    expect_events(f, ZCOAP_EV_IN_TIMEOUT, ZCOAP_EV_IN_CON_RESPONSE_SENT);
+    d = next_sent(f, T0 + 62000);
+    parse_ok(&m, d->data, d->len);
+    assert_int_equal(m.type, ZCOAP_TYPE_CON);
+    assert_int_not_equal(m.mid, mid);
+    assert_int_equal(m.token_len, 4);
+    assert_memory_equal(m.token, ptok, 4);
+    assert_int_equal(zcoap_ep_next_deadline(&f->ep), T0 + 64000);
+}
+
+/* With one response slot, the slot of the CON response in flight cannot serve another request:
+ * the next request is answered 5.03 with the configured Max-Age (CON: in the ACK; NON: NON). */
+static void one_response_slot_is_busy_while_con_response_in_flight(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    f->cfg.resp_slots = 1;
+    f->cfg.busy_max_age_s = 7;
+    start(f);
+    uint8_t resp[64];
+    size_t len;
+    uint16_t mid = separate_con_response(f, 0x1234, resp, &len);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1235, tok2, 2, "next", NULL);
+    expect_sent_hex(f, T0, "62 a3 12 35 b0 b1 d1 01 07");
+    expect_events(f, ZCOAP_EV_IN_BUSY);
+    peer_msg(f, ZCOAP_TYPE_NON, ZCOAP_GET, 0x1236, tok2, 2, "next", NULL);
+    const vnet_dgram_t *d = next_sent(f, T0);
+    zcoap_msg_t m;
+    parse_ok(&m, d->data, d->len);
+    assert_int_equal(m.type, ZCOAP_TYPE_NON);
+    assert_int_equal(m.code, ZCOAP_SERVICE_UNAVAILABLE);
+    assert_int_equal(m.mid, (uint16_t)(mid + 1u));
+    zcoap_opt_t max_age;
+    assert_true(zcoap_msg_find_opt(&m, ZCOAP_OPT_MAX_AGE, &max_age));
+    uint32_t seconds = 0;
+    assert_zcoap_ok(zcoap_opt_uint(&max_age, &seconds));
+    assert_int_equal(seconds, 7);
+    expect_events(f, ZCOAP_EV_IN_BUSY);
+    assert_int_equal(vnet_count_events(&f->net, EP, ZCOAP_EV_IN_REQUEST), 1);
+    /* Once the response is acknowledged the peer's retry is served. */
+    peer_empty(f, ZCOAP_TYPE_ACK, mid);
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x1235, tok2, 2, "next", NULL);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    respond(f, false, "n");
+    expect_sent_hex(f, T0, "62 45 12 35 b0 b1 ff 6e");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -519,6 +700,10 @@ int main(void)
         T(pipelined_duplicates_within_the_ring),
         T(duplicates_beyond_the_stored_responses),
         T(duplicate_non_request_processed_once),
+        T(next_request_while_con_response_awaits_ack),
+        T(second_con_response_waits_for_the_first),
+        T(queued_con_response_starts_when_the_first_times_out),
+        T(one_response_slot_is_busy_while_con_response_in_flight),
     };
     return cmocka_run_group_tests_name("endpoint_in", tests, NULL, NULL);
 }

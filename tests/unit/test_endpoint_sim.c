@@ -30,7 +30,9 @@
 #define RESPONSE_TIMEOUT_MS 20000u
 #define START_MS 5000u
 
-enum outcome { PENDING = 0, GOT_RESPONSE, GOT_RESET, GOT_TIMEOUT, GOT_PONG };
+/* GOT_BUSY: 5.03 with Max-Age, the request came while the server's application had not yet
+ * answered the last one (its client gave up on it, or a lost datagram made the copies cross). */
+enum outcome { PENDING = 0, GOT_RESPONSE, GOT_RESET, GOT_TIMEOUT, GOT_PONG, GOT_BUSY };
 
 /* A node's application sending requests to the other node. */
 typedef struct client {
@@ -56,7 +58,11 @@ typedef struct server {
     int answer_id;
     bool answer_con;
     bool may_rst;
-    int last_answered;                 /* request the last response answers */
+    /* Separate CON responses go out one at a time, in order (the endpoint queues the second
+     * behind the first): ids answered CON, not yet started, and the one in flight. */
+    int con_queue[MAX_REQUESTS];
+    int con_queued;
+    int con_in_flight;
     bool response_reset[MAX_REQUESTS]; /* that response was answered with RST */
 } server_t;
 
@@ -197,6 +203,13 @@ static void client_event(scenario_t *s, int node, const zcoap_event_t *ev)
         break;
     case ZCOAP_EV_OUT_RESPONSE:
         require(s, ev->has_msg, "response without message");
+        if (ev->msg.code == ZCOAP_SERVICE_UNAVAILABLE) {
+            zcoap_opt_t max_age;
+            require(s, zcoap_msg_find_opt(&ev->msg, ZCOAP_OPT_MAX_AGE, &max_age),
+                    "5.03 without Max-Age");
+            client_done(s, node, GOT_BUSY);
+            break;
+        }
         check_response(s, c, &ev->msg);
         client_done(s, node, GOT_RESPONSE);
         break;
@@ -240,9 +253,12 @@ static void server_answer(scenario_t *s, int node, bool confirmable)
     require(s, rc == ZCOAP_OK, "response_begin refused");
     char text[32];
     snprintf(text, sizeof(text), "ok id=%d", sv->answer_id);
-    sv->last_answered = sv->answer_id;
     require(s, zcoap_builder_set_payload(&b, text, strlen(text)) == ZCOAP_OK, "payload");
     require(s, zcoap_ep_response_send(ep, &b, vnet_now(&s->net)) == ZCOAP_OK, "response_send");
+    if (((b.buf[0] >> 4) & 0x03u) == ZCOAP_TYPE_CON) {
+        require(s, sv->con_queued < MAX_REQUESTS, "CON responses pile up");
+        sv->con_queue[sv->con_queued++] = sv->answer_id;
+    }
 }
 
 static void server_request(scenario_t *s, int node, const zcoap_event_t *ev)
@@ -277,16 +293,23 @@ static void server_event(scenario_t *s, int node, const zcoap_event_t *ev)
     case ZCOAP_EV_IN_REQUEST:
         server_request(s, node, ev);
         break;
+    case ZCOAP_EV_IN_CON_RESPONSE_SENT: {
+        server_t *sv = &s->server[node];
+        require(s, sv->con_queued > 0, "a CON response nobody sent");
+        sv->con_in_flight = sv->con_queue[0];
+        memmove(&sv->con_queue[0], &sv->con_queue[1], sizeof(int) * (size_t)--sv->con_queued);
+        break;
+    }
     case ZCOAP_EV_IN_RESET:
-        s->server[node].response_reset[s->server[node].last_answered] = true;
+        s->server[node].response_reset[s->server[node].con_in_flight] = true;
         break;
     case ZCOAP_EV_IN_DUPLICATE:
     case ZCOAP_EV_IN_REJECTED:
     case ZCOAP_EV_IN_ACK_SENT:
-    case ZCOAP_EV_IN_CON_RESPONSE_SENT:
     case ZCOAP_EV_IN_SUCCESS:
     case ZCOAP_EV_IN_RST_SENT:
     case ZCOAP_EV_IN_TIMEOUT:
+    case ZCOAP_EV_IN_BUSY:
         break;
     default:
         report(s, zcoap_event_name(ev->kind), __FILE__, __LINE__);
@@ -308,7 +331,7 @@ static void on_event(vnet_t *n, int node, const zcoap_event_t *ev, void *ctx)
         server_event(s, node, ev);
         break;
     case ZCOAP_CH_ENDPOINT:
-        /* Pings are answered, and stale copies or requests while busy are unhandled; nothing
+        /* Pings are answered, and stale copies are unhandled; nothing
          * on this link is malformed. */
         require(s, ev->kind == ZCOAP_EV_PING_ANSWERED || ev->kind == ZCOAP_EV_UNHANDLED,
                 zcoap_event_name(ev->kind));
@@ -434,7 +457,7 @@ static void do_reset(scenario_t *s)
 }
 
 typedef struct totals {
-    size_t scenarios, two_way, requests, responses, resets, timeouts, pongs, lossless;
+    size_t scenarios, two_way, requests, responses, resets, timeouts, pongs, busy, lossless;
     size_t duplicates; /* duplicate requests the server's endpoint absorbed */
 } totals_t;
 
@@ -456,6 +479,7 @@ static void tally(scenario_t *s, int node, bool check_copies_acked, totals_t *t)
         t->resets += c->outcome[id] == GOT_RESET;
         t->timeouts += c->outcome[id] == GOT_TIMEOUT;
         t->pongs += c->outcome[id] == GOT_PONG;
+        t->busy += c->outcome[id] == GOT_BUSY;
     }
     t->duplicates += vnet_count_events(&s->net, 1 - node, ZCOAP_EV_IN_DUPLICATE);
 }
@@ -477,7 +501,6 @@ static void run_scenario(scenario_t *s, uint64_t seed, bool check_copies_acked, 
         c->n_requests = c->enabled ? (int)test_rng_range(&s->rng, 1, MAX_REQUESTS) : 0;
         c->next_at = c->enabled ? START_MS + test_rng_below(&s->rng, 1000) : ZCOAP_NEVER;
         s->server[i].may_rst = !s->lossless && test_rng_chance(&s->rng, 50);
-        s->server[i].last_answered = 0;
         setup_endpoint(s, i);
         vnet_attach(&s->net, i, &s->ep[i]);
         vnet_link_t l;
@@ -531,16 +554,18 @@ static void run_all(scenario_t *s, bool check_copies_acked)
     }
     for (size_t i = 0; i < n; i++)
         run_scenario(s, test_rng_next(&seeds), check_copies_acked, &t);
-    print_message("%zu scenarios (%zu two-way, %zu lossless): %zu exchanges, %zu responses, "
-                  "%zu pongs, %zu resets, %zu timeouts; %zu duplicate requests absorbed\n",
-                  t.scenarios, t.two_way, t.lossless, t.requests, t.responses, t.pongs, t.resets,
-                  t.timeouts, t.duplicates);
+    print_message(
+        "%zu scenarios (%zu two-way, %zu lossless): %zu exchanges, %zu responses, "
+        "%zu pongs, %zu resets, %zu timeouts, %zu busy; %zu duplicate requests absorbed\n",
+        t.scenarios, t.two_way, t.lossless, t.requests, t.responses, t.pongs, t.resets, t.timeouts,
+        t.busy, t.duplicates);
     /* The runs covered every way an exchange ends, and duplicates did reach the server. */
     assert_true(t.duplicates > 0 || n < 100);
     assert_true(t.responses > 0);
     assert_true(t.timeouts > 0 || n < 100);
     assert_true(t.resets > 0 || n < 100);
     assert_true(t.pongs > 0 || n < 100);
+    assert_true(t.busy > 0 || n < 100);
 }
 
 /* Every invariant of the file comment but the next one. */
