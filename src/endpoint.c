@@ -66,15 +66,21 @@ void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zco
         ep->events_dropped++; /* cannot happen with the driver loop draining process() */
         return;
     }
-    zcoap_event_t *ev = &ep->events[(ep->ev_head + ep->ev_len) % ZCOAP_EP_EVENT_QUEUE];
+    zcoap__ep_event_t *ev = &ep->events[(ep->ev_head + ep->ev_len) % ZCOAP_EP_EVENT_QUEUE];
     ep->ev_len++;
-    memset(ev, 0, sizeof(*ev));
-    ev->kind = kind;
-    ev->err = err;
-    if (msg != NULL) {
-        ev->has_msg = true;
-        ev->msg = *msg;
-    }
+    ev->kind = (uint8_t)kind;
+    ev->err = (int16_t)err; /* 0 or ZCOAP_EMSG_* */
+    ev->has_msg = msg != NULL;
+    if (msg != NULL)
+        ep->ev_msg = *msg; /* every message of one receive is the same datagram */
+}
+
+/* Events still queued from an earlier datagram lose their view: it is the new one's now (the
+ * driver loop drains process() after each receive, so this only guards misuse). */
+static void forget_old_views(zcoap_ep_t *ep)
+{
+    for (uint8_t i = 0; i < ep->ev_len; i++)
+        ep->events[(ep->ev_head + i) % ZCOAP_EP_EVENT_QUEUE].has_msg = false;
 }
 
 void zcoap__ep_control(zcoap_ep_t *ep, uint8_t type, uint16_t mid)
@@ -126,6 +132,7 @@ int zcoap_ep_receive(zcoap_ep_t *ep, const uint8_t *dgram, size_t len, uint64_t 
     zcoap_msg_t msg;
     if (ep == NULL || (dgram == NULL && len > 0))
         return ZCOAP_EINVAL;
+    forget_old_views(ep);
     int rc = zcoap_msg_parse(&msg, dgram, len);
     if (rc != ZCOAP_OK) {
         format_error(ep, &msg, rc, len >= 4);
@@ -174,7 +181,13 @@ int zcoap_ep_process(zcoap_ep_t *ep, uint64_t now_ms, zcoap_event_t *ev)
         memset(ev, 0, sizeof(*ev));
         return 0;
     }
-    *ev = ep->events[ep->ev_head];
+    const zcoap__ep_event_t *e = &ep->events[ep->ev_head];
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = (zcoap_event_kind_t)e->kind;
+    ev->err = e->err;
+    ev->has_msg = e->has_msg;
+    if (e->has_msg)
+        ev->msg = ep->ev_msg;
     ep->ev_head = (uint8_t)((ep->ev_head + 1u) % ZCOAP_EP_EVENT_QUEUE);
     ep->ev_len--;
     return 1;

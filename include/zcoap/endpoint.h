@@ -25,8 +25,9 @@
  *
  * Lifetimes: a message view in an event points into the datagram given to zcoap_ep_receive()
  * (nothing is copied) and is valid until the next zcoap_ep_receive() on this endpoint, as long as
- * the caller keeps that datagram unchanged. A pointer from zcoap_ep_next_datagram() is valid until
- * the next call on the endpoint.
+ * the caller keeps that datagram unchanged (events still queued when the next datagram is received
+ * report has_msg false: drain process() after each receive). A pointer from
+ * zcoap_ep_next_datagram() is valid until the next call on the endpoint.
  */
 #ifndef ZCOAP_ENDPOINT_H
 #define ZCOAP_ENDPOINT_H
@@ -197,6 +198,13 @@ typedef struct zcoap__ep_control {
     uint16_t mid;
 } zcoap__ep_control_t;
 
+/* A queued event; its message view is the endpoint's one view of the last datagram received. */
+typedef struct zcoap__ep_event {
+    uint8_t kind;
+    bool has_msg;
+    int16_t err;
+} zcoap__ep_event_t;
+
 /**
  * @brief A CoAP endpoint toward one peer. Allocate it anywhere (its size is known at compile
  *        time); everything after @c data is private.
@@ -254,7 +262,8 @@ typedef struct zcoap_ep {
     zcoap__ep_control_t control[ZCOAP_EP_CONTROL_QUEUE];
     uint8_t control_len;
     uint8_t control_buf[4];
-    zcoap_event_t events[ZCOAP_EP_EVENT_QUEUE];
+    zcoap__ep_event_t events[ZCOAP_EP_EVENT_QUEUE];
+    zcoap_msg_t ev_msg; /* view of the last datagram received, shared by its events */
     uint8_t ev_head;
     uint8_t ev_len;
     uint32_t events_dropped;

@@ -602,6 +602,30 @@ static void event_names_and_channels(void **state)
     assert_int_equal(zcoap_event_channel(ZCOAP_EV_OUT_DUPLICATE_RESPONSE), ZCOAP_CH_OUTGOING);
 }
 
+/* The events of one datagram share one view of it; events still queued when the next datagram
+ * arrives lose theirs (its bytes may be gone) instead of pointing at the wrong message. */
+static void queued_events_lose_the_view_of_an_older_datagram(void **state)
+{
+    fx_t *f = *state;
+    zcoap_ep_t ep;
+    assert_zcoap_ok(zcoap_ep_init(&ep, &f->cfg, T0));
+    const uint8_t ping1[] = {0x40, 0x00, 0x00, 0x01};
+    const uint8_t ping2[] = {0x40, 0x00, 0x00, 0x02};
+    assert_zcoap_ok(zcoap_ep_receive(&ep, ping1, sizeof(ping1), T0));
+    assert_zcoap_ok(zcoap_ep_receive(&ep, ping2, sizeof(ping2), T0));
+    zcoap_event_t ev;
+    assert_int_equal(zcoap_ep_process(&ep, T0, &ev), 1);
+    assert_int_equal(ev.kind, ZCOAP_EV_PING_ANSWERED);
+    assert_false(ev.has_msg);
+    assert_null(ev.msg.data);
+    assert_int_equal(zcoap_ep_process(&ep, T0, &ev), 1);
+    assert_int_equal(ev.kind, ZCOAP_EV_PING_ANSWERED);
+    assert_true(ev.has_msg);
+    assert_ptr_equal(ev.msg.data, ping2);
+    assert_int_equal(ev.msg.mid, 2);
+    assert_int_equal(zcoap_ep_process(&ep, T0, &ev), 0);
+}
+
 static void api_errors(void **state)
 {
     fx_t *f = *state;
@@ -720,6 +744,7 @@ int main(void)
         T(reset_drops_queued_events_and_datagrams),
         T(every_event_has_a_distinct_name),
         T(event_names_and_channels),
+        T(queued_events_lose_the_view_of_an_older_datagram),
         T(api_errors),
     };
     return cmocka_run_group_tests_name("endpoint_auto", tests, NULL, NULL);
