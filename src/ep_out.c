@@ -10,28 +10,53 @@ static void out_end(zcoap_ep_t *ep)
     ep->out_pending_tx = false;
 }
 
-int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_builder_t *b)
+static int begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, const uint8_t *token,
+                 size_t token_len, zcoap_builder_t *b)
+{
+    int rc = zcoap_builder_init(b, ep->cfg.req_buf, ep->cfg.msg_cap, type, method, ep->next_mid,
+                                token, token_len);
+    if (rc != ZCOAP_OK)
+        return rc;
+    memcpy(ep->out_token, token, token_len);
+    ep->out_token_len = (uint8_t)token_len;
+    ep->out_begun = true;
+    return ZCOAP_OK;
+}
+
+static int begin_check(const zcoap_ep_t *ep, uint8_t type, uint8_t method, const zcoap_builder_t *b)
 {
     if (ep == NULL || b == NULL || (type != ZCOAP_TYPE_CON && type != ZCOAP_TYPE_NON) ||
         !zcoap_code_is_request(method))
         return ZCOAP_EINVAL;
     if (ep->out_state != ZCOAP__OUT_IDLE)
         return ZCOAP_EBUSY; /* NSTART = 1 (§4.7) */
+    return ZCOAP_OK;
+}
+
+int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_builder_t *b)
+{
+    int rc = begin_check(ep, type, method, b);
+    if (rc != ZCOAP_OK)
+        return rc;
     /* §5.3.1: a fresh, random token per request. */
     uint8_t token[ZCOAP_MAX_TOKEN_LEN];
     if (ep->cfg.token_len > 0) {
-        int rc = ep->cfg.rng(ep->cfg.rng_ctx, token, ep->cfg.token_len);
+        rc = ep->cfg.rng(ep->cfg.rng_ctx, token, ep->cfg.token_len);
         if (rc != 0)
             return rc < 0 ? rc : ZCOAP_EINVAL;
     }
-    int rc = zcoap_builder_init(b, ep->cfg.req_buf, ep->cfg.msg_cap, type, method, ep->next_mid,
-                                token, ep->cfg.token_len);
+    return begin(ep, type, method, token, ep->cfg.token_len, b);
+}
+
+int zcoap_ep_request_begin_token(zcoap_ep_t *ep, uint8_t type, uint8_t method, const uint8_t *token,
+                                 size_t token_len, zcoap_builder_t *b)
+{
+    int rc = begin_check(ep, type, method, b);
     if (rc != ZCOAP_OK)
         return rc;
-    memcpy(ep->out_token, token, ep->cfg.token_len);
-    ep->out_token_len = ep->cfg.token_len;
-    ep->out_begun = true;
-    return ZCOAP_OK;
+    if (token_len > ZCOAP_MAX_TOKEN_LEN || (token == NULL && token_len > 0))
+        return ZCOAP_EINVAL;
+    return begin(ep, type, method, token, token_len, b);
 }
 
 /* Put the message now in req_buf on its way, CON retransmitted or NON awaited. */
@@ -168,7 +193,7 @@ bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_
         ep->out_deadline = now_ms + ep->out_response_ms;
         zcoap__ep_event(
             ep, msg->code == ZCOAP_CODE_EMPTY ? ZCOAP_EV_OUT_EMPTY_ACK : ZCOAP_EV_OUT_WRONG_TOKEN,
-            0, msg->code == ZCOAP_CODE_EMPTY ? NULL : msg);
+            0, msg);
         return true;
     }
 

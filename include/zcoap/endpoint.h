@@ -162,7 +162,8 @@ typedef enum zcoap_event_kind {
     ZCOAP_EV_OUT_CON_SENT,          /**< our CON request went out (first transmission) */
     ZCOAP_EV_OUT_NON_SENT,          /**< our NON request went out */
     ZCOAP_EV_OUT_PING_SENT,         /**< our ping went out */
-    ZCOAP_EV_OUT_EMPTY_ACK,         /**< the peer acknowledged; a separate response will follow */
+    ZCOAP_EV_OUT_EMPTY_ACK,         /**< the peer acknowledged (ev.msg); a separate response will
+                                         follow */
     ZCOAP_EV_OUT_RESPONSE,          /**< the response (ev.msg); the exchange is over */
     ZCOAP_EV_OUT_PONG,              /**< our ping was answered (RST); the exchange is over */
     ZCOAP_EV_OUT_TIMEOUT,           /**< no ACK after MAX_RETRANSMIT, or no response in time */
@@ -332,6 +333,16 @@ bool zcoap_ep_is_idle(const zcoap_ep_t *ep);
  *         error
  */
 int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_builder_t *b);
+
+/**
+ * @brief zcoap_ep_request_begin() with a token of the caller's choice (0-8 bytes, may be empty)
+ *        instead of a random one: to renew an observation under its token (RFC 7641 §3.3.1), or
+ *        for tools and tests that need a given token. Toward peers that are not trusted, keep
+ *        tokens unguessable (RFC 7252 §5.3.1).
+ * @retval as zcoap_ep_request_begin(); ZCOAP_EINVAL for a token longer than 8 bytes
+ */
+int zcoap_ep_request_begin_token(zcoap_ep_t *ep, uint8_t type, uint8_t method, const uint8_t *token,
+                                 size_t token_len, zcoap_builder_t *b);
 
 /**
  * @brief Send the request prepared with zcoap_ep_request_begin().

@@ -196,7 +196,10 @@ static void empty_ack_then_separate_con_response(void **state)
     con_get(f, &r);
     run_to(f, T0 + 100);
     peer_empty(f, ZCOAP_TYPE_ACK, r.mid);
-    expect_events(f, ZCOAP_EV_OUT_EMPTY_ACK);
+    const vnet_event_rec_t *ack = expect_events(f, ZCOAP_EV_OUT_EMPTY_ACK);
+    assert_true(ack->has_msg);
+    assert_int_equal(ack->msg.type, ZCOAP_TYPE_ACK);
+    assert_int_equal(ack->msg.mid, r.mid);
     expect_nothing_sent(f);
     /* Acknowledged: no retransmission any more. */
     run_to(f, T0 + 40000);
@@ -576,6 +579,45 @@ static void token_lengths_0_to_8(void **state)
     }
 }
 
+/* A token of the caller's choice, empty included; the response is matched by it. */
+static void request_with_a_chosen_token(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    static const uint8_t tok[3] = {0xca, 0xfe, 0x01};
+    const struct {
+        const uint8_t *token;
+        size_t len;
+    } cases[] = {{tok, 3}, {NULL, 0}};
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        zcoap_builder_t b;
+        assert_zcoap_ok(zcoap_ep_request_begin_token(&f->ep, ZCOAP_TYPE_CON, ZCOAP_GET,
+                                                     cases[i].token, cases[i].len, &b));
+        assert_zcoap_ok(zcoap_ep_request_send(&f->ep, &b, 0, now(f)));
+        vnet_pump(&f->net);
+        const vnet_dgram_t *d = next_sent(f, now(f));
+        zcoap_msg_t m;
+        parse_ok(&m, d->data, d->len);
+        assert_int_equal(m.token_len, cases[i].len);
+        if (cases[i].len > 0)
+            assert_memory_equal(m.token, cases[i].token, cases[i].len);
+        expect_events(f, ZCOAP_EV_OUT_CON_SENT);
+        uint8_t resp[32];
+        size_t n = build_msg(resp, sizeof(resp), ZCOAP_TYPE_ACK, ZCOAP_CONTENT, m.mid,
+                             cases[i].token, cases[i].len, NULL, "t");
+        peer_bytes(f, resp, n);
+        expect_events(f, ZCOAP_EV_OUT_RESPONSE);
+    }
+    zcoap_builder_t b;
+    uint8_t nine[9] = {0};
+    assert_zcoap_err(zcoap_ep_request_begin_token(&f->ep, ZCOAP_TYPE_CON, ZCOAP_GET, nine, 9, &b),
+                     ZCOAP_EINVAL);
+    assert_zcoap_err(zcoap_ep_request_begin_token(&f->ep, ZCOAP_TYPE_CON, ZCOAP_GET, NULL, 2, &b),
+                     ZCOAP_EINVAL);
+    assert_zcoap_err(zcoap_ep_request_begin_token(NULL, ZCOAP_TYPE_CON, ZCOAP_GET, tok, 3, &b),
+                     ZCOAP_EINVAL);
+}
+
 static void request_uri_convenience(void **state)
 {
     fx_t *f = *state;
@@ -677,6 +719,7 @@ int main(void)
         T(ping_unanswered_times_out_like_a_con),
         T(nstart_one),
         T(token_lengths_0_to_8),
+        T(request_with_a_chosen_token),
         T(request_uri_convenience),
         T(failed_request_frees_the_path),
         T(cancel_abandons_the_request),
