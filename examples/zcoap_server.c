@@ -1,12 +1,18 @@
 /*
  * zcoap-server: a CoAP server on the libuv adapter, for many peers at once.
  *
- *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-t SECONDS]
+ *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]
  *
  * Resources: /hello (GET: 2.05 "Hello World!"), /echo (POST, PUT, FETCH, PATCH, iPATCH: the
  * request's payload back; FETCH 2.05, the others 2.04), /separate (GET: empty ACK at once, then a
- * CON 2.05 about 300 ms later), /time (GET: the time as text) and /.well-known/core, generated
- * from the table. Runs until SIGINT/SIGTERM or for SECONDS, then prints its counters.
+ * CON 2.05 about 300 ms later), /time (GET: the time as text), /sensors/temp (GET: a reading, a
+ * path of two segments) and /.well-known/core, generated from the table. Runs until
+ * SIGINT/SIGTERM or for SECONDS, then prints its counters.
+ *
+ * With -T THREADS above 1, as many servers, each on its own loop in its own thread, bind the same
+ * address and port with reuse_port (SO_REUSEPORT): the kernel hands each peer to one of them by a
+ * hash of its address and port, so each peer's state lives in one thread and nothing is shared
+ * but the port. The summary prints how many peers and datagrams each thread served.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -53,10 +59,34 @@ static void on_time(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_res
     (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, n);
 }
 
+static void on_temp(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                    const zcoap_msg_t *req)
+{
+    (void)s;
+    (void)res;
+    (void)req;
+    static const char text[] = "21.5";
+    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
+}
+
+/* One server on its own loop. Worker 0 runs on the main thread's loop, next to the signal
+ * handlers; the others each run a loop in a thread of their own. */
+struct worker {
+    uv_loop_t own_loop;
+    uv_loop_t *loop;
+    uv_async_t stop; /* the only call that crosses threads: uv_async_send() */
+    zcoap_uv_server_t server;
+    uv_thread_t thread;
+    bool loop_ready, stop_ready, server_started, thread_started;
+    struct pending *pending; /* separate answers waiting for their timer */
+};
+
 /* A separate answer waiting for its timer. */
 struct pending {
     uv_timer_t timer;
     zcoap_uv_peer_t *peer;
+    struct worker *worker;
+    struct pending *prev, *next;
 };
 
 static void on_pending_closed(uv_handle_t *h)
@@ -64,11 +94,23 @@ static void on_pending_closed(uv_handle_t *h)
     free(h->data);
 }
 
+/* Unlink @p p and let its peer go: the peer may be recycled once its exchange is over. */
+static void pending_unlink(struct pending *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        p->worker->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->peer->data = NULL;
+}
+
 static void on_separate_due(uv_timer_t *t)
 {
     struct pending *p = t->data;
     static const char text[] = "That took a while.";
-    p->peer->data = NULL; /* the peer may be recycled once this exchange is over */
+    pending_unlink(p); /* first, so that the answer's flush may already recycle the peer */
     (void)zcoap_uv_peer_respond(p->peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text,
                                 sizeof(text) - 1);
     uv_close((uv_handle_t *)&p->timer, on_pending_closed);
@@ -78,6 +120,7 @@ static void on_separate(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap
                         const zcoap_msg_t *req)
 {
     (void)res;
+    struct worker *w = s->data;
     struct pending *p = malloc(sizeof(*p));
     if (p == NULL || uv_timer_init(s->loop, &p->timer) != 0) {
         free(p);
@@ -86,6 +129,12 @@ static void on_separate(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap
     }
     p->timer.data = p;
     p->peer = peer;
+    p->worker = w;
+    p->prev = NULL;
+    p->next = w->pending;
+    if (w->pending != NULL)
+        w->pending->prev = p;
+    w->pending = p;
     peer->data = p;
     if (req->type == ZCOAP_TYPE_CON)
         (void)zcoap_uv_peer_ack(peer); /* RFC 7252 §5.2.2: ACK now, answer later */
@@ -102,24 +151,44 @@ static const zcoap_resource_t resources[] = {
      "rt=\"echo\"", false, H(on_echo)},
     {"separate", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"separate\";ct=0", false, H(on_separate)},
     {"time", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"clock\";ct=0", false, H(on_time)},
+    {"sensors/temp", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"temperature-c\";if=\"sensor\";ct=0", false,
+     H(on_temp)},
 };
 
+enum { MAX_THREADS = 64 };
+
+static struct worker workers[MAX_THREADS];
+static int n_workers = 1;
 static uv_signal_t sigint_handle, sigterm_handle;
 static uv_timer_t stop_timer;
-static zcoap_uv_server_t server;
+static bool stopping;
 
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
+/* On the worker's own loop and thread: answers still pending die with the server. */
+static void on_worker_stop(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    while (w->pending != NULL) {
+        struct pending *p = w->pending;
+        pending_unlink(p);
+        uv_close((uv_handle_t *)&p->timer, on_pending_closed);
+    }
+    zcoap_uv_server_close(&w->server, NULL);
+    uv_close((uv_handle_t *)&w->stop, on_closed);
+}
+
+/* On the main thread: each worker closes its own server (its loop then ends). */
 static void stop(void)
 {
-    const zcoap_uv_server_stats_t *st = zcoap_uv_server_stats(&server);
-    printf("zcoap-server: %llu datagrams in, %llu out, %llu peers served, %llu answered 5.03\n",
-           (unsigned long long)st->datagrams_in, (unsigned long long)st->datagrams_out,
-           (unsigned long long)st->peers_created, (unsigned long long)st->pool_full);
-    zcoap_uv_server_close(&server, NULL);
+    if (stopping)
+        return;
+    stopping = true;
+    for (int i = 0; i < n_workers; i++)
+        (void)uv_async_send(&workers[i].stop);
     uv_close((uv_handle_t *)&sigint_handle, on_closed);
     uv_close((uv_handle_t *)&sigterm_handle, on_closed);
     uv_close((uv_handle_t *)&stop_timer, on_closed);
@@ -138,12 +207,97 @@ static void on_stop_timer(uv_timer_t *t)
     stop();
 }
 
+static void run_worker(void *arg)
+{
+    struct worker *w = arg;
+    (void)uv_run(w->loop, UV_RUN_DEFAULT);
+}
+
+/* Loop, stop handle and server of worker @p i on @p addr; shared port when there are several. */
+static int start_worker(int i, const struct sockaddr *addr, const zcoap_uv_server_config_t *cfg)
+{
+    struct worker *w = &workers[i];
+    w->loop = uv_default_loop();
+    if (i > 0) {
+        int rc = uv_loop_init(&w->own_loop);
+        if (rc != 0)
+            return rc;
+        w->loop = &w->own_loop;
+    }
+    w->loop_ready = true;
+    int rc = uv_async_init(w->loop, &w->stop, on_worker_stop);
+    if (rc != 0)
+        return rc;
+    w->stop.data = w;
+    w->stop_ready = true;
+    w->server.data = w;
+    rc = zcoap_uv_server_start(w->loop, &w->server, addr, cfg);
+    w->server_started = rc == 0;
+    return rc;
+}
+
+/* After a failed start, before any thread runs: close what the workers opened. */
+static void close_workers(void)
+{
+    for (int i = 0; i < n_workers; i++) {
+        struct worker *w = &workers[i];
+        if (w->server_started)
+            zcoap_uv_server_close(&w->server, NULL);
+        if (w->stop_ready)
+            uv_close((uv_handle_t *)&w->stop, on_closed);
+        if (w->loop_ready) {
+            (void)uv_run(w->loop, UV_RUN_DEFAULT);
+            (void)uv_loop_close(w->loop);
+        }
+    }
+}
+
+static void print_summary(void)
+{
+    uint64_t in = 0, out = 0, peers = 0, busy = 0;
+    for (int i = 0; i < n_workers; i++) {
+        const zcoap_uv_server_stats_t *st = zcoap_uv_server_stats(&workers[i].server);
+        if (n_workers > 1)
+            printf("zcoap-server: thread %d: %llu peers served, %llu datagrams in, %llu out\n", i,
+                   (unsigned long long)st->peers_created, (unsigned long long)st->datagrams_in,
+                   (unsigned long long)st->datagrams_out);
+        in += st->datagrams_in;
+        out += st->datagrams_out;
+        peers += st->peers_created;
+        busy += st->pool_full;
+    }
+    printf("zcoap-server: %llu datagrams in, %llu out, %llu peers served, %llu answered 5.03\n",
+           (unsigned long long)in, (unsigned long long)out, (unsigned long long)peers,
+           (unsigned long long)busy);
+}
+
+static void print_address(const zcoap_uv_server_t *s)
+{
+    struct sockaddr_storage bound;
+    char host[64];
+    (void)zcoap_uv_server_address(s, &bound);
+    if (bound.ss_family == AF_INET6) {
+        uv_ip6_name((struct sockaddr_in6 *)&bound, host, sizeof(host));
+        printf("zcoap-server: listening on [%s]:%d\n", host,
+               ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
+    } else {
+        uv_ip4_name((struct sockaddr_in *)&bound, host, sizeof(host));
+        printf("zcoap-server: listening on %s:%d\n", host,
+               ntohs(((struct sockaddr_in *)&bound)->sin_port));
+    }
+}
+
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-t SECONDS]\n"
-                 "Serves /hello, /echo, /separate, /time and /.well-known/core.\n"
-                 "ADDRESS defaults to 127.0.0.1 (use :: or ::1 for IPv6), PORT to 5683 (0: any\n"
-                 "free port, printed), MAX_PEERS to 1024; runs until Ctrl-C or SECONDS.\n");
+    fprintf(out,
+            "usage: zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]\n"
+            "Serves /hello, /echo, /separate, /time, /sensors/temp and /.well-known/core.\n"
+            "ADDRESS defaults to 127.0.0.1 (use :: or ::1 for IPv6), PORT to 5683 (0: any\n"
+            "free port, printed), MAX_PEERS to 1024 (per thread); runs until Ctrl-C or SECONDS.\n"
+            "THREADS (default 1, at most %d) loops in as many threads share the port through\n"
+            "SO_REUSEPORT, the kernel spreading peers over them by address hash; the summary\n"
+            "shows how many peers each served.\n",
+            MAX_THREADS);
 }
 
 int main(int argc, char **argv)
@@ -152,6 +306,7 @@ int main(int argc, char **argv)
     int port = 5683;
     long max_peers = 1024;
     long seconds = 0;
+    long threads = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -162,6 +317,8 @@ int main(int argc, char **argv)
             port = atoi(argv[++i]);
         } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             max_peers = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "-T") == 0 && i + 1 < argc) {
+            threads = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
             seconds = strtol(argv[++i], NULL, 10);
         } else {
@@ -169,40 +326,43 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (port < 0 || port > 65535 || max_peers < 1) {
+    if (port < 0 || port > 65535 || max_peers < 1 || threads < 1 || threads > MAX_THREADS) {
         usage(stderr);
         return 1;
     }
     struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof(addr));
     if (uv_ip4_addr(address, port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(address, port, (struct sockaddr_in6 *)&addr) != 0) {
         fprintf(stderr, "zcoap-server: bad address %s\n", address);
         return 1;
     }
-    uv_loop_t *loop = uv_default_loop();
     zcoap_uv_server_config_t cfg;
     zcoap_uv_server_config_default(&cfg);
     cfg.resources = resources;
     cfg.n_resources = sizeof(resources) / sizeof(resources[0]);
     cfg.max_peers = (size_t)max_peers;
-    int rc = zcoap_uv_server_start(loop, &server, (const struct sockaddr *)&addr, &cfg);
-    if (rc != 0) {
-        fprintf(stderr, "zcoap-server: %s\n", zcoap_uv_strerror(rc));
-        return 1;
+    cfg.reuse_port = threads > 1;
+    /* Every server binds before any peer is served: a socket joining the SO_REUSEPORT group
+     * later would move some peers to another server. Port 0: the others take the first one's. */
+    n_workers = (int)threads;
+    for (int i = 0; i < n_workers; i++) {
+        int rc = start_worker(i, (const struct sockaddr *)&addr, &cfg);
+        if (rc == 0 && i == 0)
+            rc = zcoap_uv_server_address(&workers[0].server, &addr);
+        if (rc != 0) {
+            fprintf(stderr, "zcoap-server: %s\n", zcoap_uv_strerror(rc));
+            close_workers();
+            return 1;
+        }
     }
-    struct sockaddr_storage bound;
-    char host[64];
-    (void)zcoap_uv_server_address(&server, &bound);
-    if (bound.ss_family == AF_INET6) {
-        uv_ip6_name((struct sockaddr_in6 *)&bound, host, sizeof(host));
-        printf("zcoap-server: listening on [%s]:%d\n", host,
-               ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
-    } else {
-        uv_ip4_name((struct sockaddr_in *)&bound, host, sizeof(host));
-        printf("zcoap-server: listening on %s:%d\n", host,
-               ntohs(((struct sockaddr_in *)&bound)->sin_port));
-    }
+    if (n_workers > 1)
+        printf("zcoap-server: %d threads, one loop and socket each, share the port "
+               "(SO_REUSEPORT)\n",
+               n_workers);
+    print_address(&workers[0].server);
     fflush(stdout);
+    uv_loop_t *loop = uv_default_loop();
     uv_signal_init(loop, &sigint_handle);
     uv_signal_start(&sigint_handle, on_signal, SIGINT);
     uv_signal_init(loop, &sigterm_handle);
@@ -210,6 +370,28 @@ int main(int argc, char **argv)
     uv_timer_init(loop, &stop_timer);
     if (seconds > 0)
         uv_timer_start(&stop_timer, on_stop_timer, (uint64_t)seconds * 1000u, 0);
+    int status = 0;
+    for (int i = 1; i < n_workers; i++) {
+        int rc = uv_thread_create(&workers[i].thread, run_worker, &workers[i]);
+        if (rc != 0) {
+            fprintf(stderr, "zcoap-server: thread %d: %s\n", i, zcoap_uv_strerror(rc));
+            status = 1;
+            stop(); /* the workers without a thread are stopped by the main thread below */
+            break;
+        }
+        workers[i].thread_started = true;
+    }
     uv_run(loop, UV_RUN_DEFAULT);
-    return uv_loop_close(loop) == 0 ? 0 : 1;
+    for (int i = 1; i < n_workers; i++) {
+        if (workers[i].thread_started)
+            (void)uv_thread_join(&workers[i].thread);
+        else
+            run_worker(&workers[i]); /* its stop was sent: closes its server, then returns */
+        if (uv_loop_close(workers[i].loop) != 0)
+            status = 1;
+    }
+    print_summary();
+    if (uv_loop_close(loop) != 0)
+        status = 1;
+    return status;
 }

@@ -2,10 +2,19 @@
  * endpoints from a pool allocated once at start; each peer has one uv_timer_t (libuv keeps timers
  * in a heap, so 100,000 of them cost O(log n) each); requests are dispatched through the
  * resource table, with /.well-known/core generated from it. */
+/* SO_REUSEPORT is not POSIX: glibc shows it with _DEFAULT_SOURCE (its __USE_MISC) only. */
+#define _DEFAULT_SOURCE 1
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "uv_io_internal.h"
+
+#if defined(__linux__) && !defined(SO_REUSEPORT)
+#error "SO_REUSEPORT is hidden: the reuse_port option would always fail with UV_ENOTSUP"
+#endif
 
 static void peer_flush(zcoap_uv_peer_t *peer);
 
@@ -338,6 +347,52 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     peer_flush(peer);
 }
 
+/* Bind with SO_REUSEPORT, so that several sockets (one per loop, thread or process of the same
+ * user) share the address and the kernel spreads peers over them by a hash of the source address
+ * and port. libuv 1.44 has no UV_UDP_REUSEPORT (1.49 adds one), and its UV_UDP_REUSEADDR is
+ * SO_REUSEADDR on Linux, which does not balance unicast: so the socket is made here, bound, and
+ * handed to libuv. IPV6_V6ONLY keeps the system default, as uv_udp_bind() without flags does.
+ * Errors are libuv codes (negative errno on Unix, as UV__ERR makes them). */
+static int bind_reuse_port(uv_udp_t *udp, const struct sockaddr *addr)
+{
+#ifdef SO_REUSEPORT
+    socklen_t len;
+    if (addr->sa_family == AF_INET)
+        len = (socklen_t)sizeof(struct sockaddr_in);
+    else if (addr->sa_family == AF_INET6)
+        len = (socklen_t)sizeof(struct sockaddr_in6);
+    else
+        return UV_EINVAL;
+    int type = SOCK_DGRAM;
+#ifdef SOCK_CLOEXEC
+    type |= SOCK_CLOEXEC; /* like libuv's own sockets: not inherited by exec'd children */
+#endif
+    int fd = socket(addr->sa_family, type, 0);
+    if (fd < 0)
+        return -errno;
+    const int on = 1;
+    const int off = 0;
+    int rc = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 || bind(fd, addr, len) != 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = uv_udp_open(udp, fd); /* the handle owns fd from here on */
+    if (rc != 0) {
+        (void)close(fd);
+        return rc;
+    }
+    /* uv_udp_open() also sets SO_REUSEADDR, with which any later socket carrying SO_REUSEADDR
+     * (of any user) could bind the same port and take datagrams; only the SO_REUSEPORT group
+     * (same user, enforced by the kernel) should share it. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off));
+    return 0;
+#else
+    (void)udp;
+    (void)addr;
+    return UV_ENOTSUP;
+#endif
+}
+
 int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
                           const zcoap_uv_server_config_t *cfg)
 {
@@ -376,7 +431,7 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
     if (rc == 0) {
         s->udp.data = s;
         s->open_handles = 1;
-        rc = uv_udp_bind(&s->udp, addr, 0);
+        rc = cfg->reuse_port ? bind_reuse_port(&s->udp, addr) : uv_udp_bind(&s->udp, addr, 0);
         if (rc == 0)
             rc = uv_udp_recv_start(&s->udp, on_alloc, on_recv);
         if (rc != 0)

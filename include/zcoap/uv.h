@@ -205,6 +205,18 @@ typedef struct zcoap_uv_server_config {
     zcoap_tx_params_t tx;    /**< transmission parameters (default RFC 7252 §4.8) */
     uint32_t auto_ack_ms;    /**< empty ACK for an unanswered CON request (default 500) */
     uint32_t busy_max_age_s; /**< Max-Age of the 5.03 sent when the pool is full (default 10) */
+    /**
+     * Bind with SO_REUSEPORT (default false), so that several servers, each on its own loop
+     * (thread) or in its own process, serve one address and port: the kernel hands each peer
+     * to one of them by a hash of its source address and port, and keeps doing so while the
+     * set of sockets stays the same. Start every server of the group before peers arrive and
+     * close them together: a socket joining or leaving the group moves some peers to another
+     * server, which does not know their exchanges. Only sockets of the same user that all set
+     * this option share a port; a plain bind to it fails with UV_EADDRINUSE, and so does this
+     * one on a port held without it. Linux 3.9 or later (older kernels: UV_ENOPROTOOPT); UV_ENOTSUP
+     * where the headers lack SO_REUSEPORT.
+     */
+    bool reuse_port;
 } zcoap_uv_server_config_t;
 
 /** Counters of a server. */
@@ -262,7 +274,9 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg);
  *        and its buffers are allocated here, once; nothing is allocated per datagram.
  *
  * When the socket fails after it was created (EADDRINUSE...), its handle is closing when this
- * returns: run the loop once before @p s is started again or freed.
+ * returns: run the loop once before @p s is started again or freed. With @c cfg->reuse_port,
+ * start the first server of a group on port 0 if you like, then the others on the address that
+ * zcoap_uv_server_address() reports for it.
  * @retval 0, ZCOAP_EINVAL, ZCOAP_ENOSPC (out of memory), or a libuv error (EADDRINUSE...)
  */
 int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
