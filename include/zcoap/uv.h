@@ -3,9 +3,10 @@
  * @brief The libuv adapter of zcoap: the only part of zcoap that includes <uv.h>.
  *
  * The adapter moves datagrams between uv_udp_t handles and zcoap endpoints and turns each
- * endpoint's next deadline into a uv_timer_t, so nothing polls. So far it offers client
- * endpoints (zcoap_uv_client_t: one peer over a connected UDP socket), the error strings covering
- * both code ranges, and the OS random source. The multi-peer server comes next (issue 4).
+ * endpoint's next deadline into a uv_timer_t, so nothing polls. It offers client endpoints
+ * (zcoap_uv_client_t: one peer over a connected UDP socket), a server (zcoap_uv_server_t: one
+ * socket, many peers, a resource table; several servers can share a port with reuse_port), the
+ * error strings covering both code ranges, and the OS random source.
  *
  * Like libuv itself, everything here belongs to one loop and one thread; nothing takes a lock.
  * Link with zcoap::uv (CMake) or `pkg-config zcoap-uv`; both define _POSIX_C_SOURCE=200809L,
@@ -200,7 +201,11 @@ typedef struct zcoap_uv_server_config {
     size_t n_resources;
     size_t max_peers;        /**< pool capacity (default 1024) */
     size_t msg_cap;          /**< per-peer message size (default ZCOAP_MAX_MSG_SIZE) */
-    size_t resp_slots;       /**< responses kept per peer for duplicates (default 1) */
+    size_t resp_slots;       /**< responses kept per peer for duplicates (default 1). With 1,
+                                  a request that comes while the peer's separate CON response
+                                  still awaits its ACK is answered 5.03 Max-Age 2 (the slot is
+                                  taken); 2 serves it at once (RFC 7252 §4.7), for msg_cap
+                                  bytes more per peer */
     size_t dedup_cap;        /**< message IDs remembered per peer (default 8) */
     zcoap_tx_params_t tx;    /**< transmission parameters (default RFC 7252 §4.8) */
     uint32_t auto_ack_ms;    /**< empty ACK for an unanswered CON request (default 500) */
