@@ -1,0 +1,738 @@
+/*
+ * loop_demo: a zcoap server and many zcoap clients on ONE libuv loop, talking over loopback.
+ *
+ *     loop_demo [-n CLIENTS] [-A ADDRESS] [-p PORT] [-l PERCENT] [-s SEED] [-a ACK_TIMEOUT_MS]
+ *
+ * One thread, one uv_loop_t, no polling: a zcoap_uv_server_t serves /hello, /echo, /separate,
+ * /time and /.well-known/core (as zcoap-server does), and CLIENTS zcoap_uv_client_t endpoints,
+ * each on its own UDP socket, run the same little script against it: ping, GET
+ * /.well-known/core, GET /hello, POST /echo (its own payload, checked byte for byte), GET
+ * /separate (empty ACK, then a CON response 300 ms later: RFC 7252 §5.2.2) and GET /missing
+ * (4.04). Every deadline of every endpoint is a uv timer; every datagram is read when the loop
+ * says the socket is readable.
+ *
+ * Client 1 talks through a "link", a small relay on the same loop that prints every datagram it
+ * carries in zcoap's one-line format (">>" to the server, "<<" back); its event callback prints
+ * what its endpoint reports. With -l PERCENT every client talks through a link of its own, which
+ * drops that share of the datagrams in both directions (seeded with -s; printed "[dropped]"), so
+ * retransmission (§4.2) and de-duplication (§4.5) show. The links use nothing but libuv and the
+ * adapter's public API; the server sees one peer per link.
+ *
+ * Exit status 0 when every exchange of every client got the expected answer, 1 otherwise.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zcoap/uv.h"
+
+/* ---- the server's resources (as examples/zcoap_server.c) ------------------------------------- */
+
+/* A separate answer waiting for its timer; listed so that shutdown can close the timer. */
+struct pending {
+    uv_timer_t timer;
+    zcoap_uv_peer_t *peer;
+    struct pending *prev, *next;
+};
+
+struct demo; /* everything on the loop; defined below */
+
+static struct pending **pending_list(zcoap_uv_server_t *s);
+
+static void on_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                     const zcoap_msg_t *req)
+{
+    (void)s;
+    (void)res;
+    (void)req;
+    static const char text[] = "Hello World!";
+    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
+}
+
+static void on_echo(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                    const zcoap_msg_t *req)
+{
+    (void)s;
+    (void)res;
+    uint32_t cf = 0;
+    bool has_cf = zcoap_msg_get_uint(req, ZCOAP_OPT_CONTENT_FORMAT, &cf) == ZCOAP_OK;
+    uint8_t code = req->code == ZCOAP_FETCH ? ZCOAP_CONTENT : ZCOAP_CHANGED;
+    (void)zcoap_uv_peer_respond(peer, code, has_cf ? (int)cf : -1, req->payload, req->payload_len);
+}
+
+static void on_time(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                    const zcoap_msg_t *req)
+{
+    (void)s;
+    (void)res;
+    (void)req;
+    char text[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, n);
+}
+
+static void unlink_pending(struct pending **list, struct pending *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        *list = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+}
+
+static void on_pending_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_separate_due(uv_timer_t *t)
+{
+    struct pending *p = t->data;
+    static const char text[] = "That took a while.";
+    unlink_pending(pending_list(p->peer->server), p);
+    p->peer->data = NULL; /* the peer may be recycled once this exchange is over */
+    (void)zcoap_uv_peer_respond(p->peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text,
+                                sizeof(text) - 1);
+    uv_close((uv_handle_t *)&p->timer, on_pending_closed);
+}
+
+static void on_separate(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                        const zcoap_msg_t *req)
+{
+    (void)res;
+    struct pending *p = calloc(1, sizeof(*p));
+    if (p == NULL || uv_timer_init(s->loop, &p->timer) != 0) {
+        free(p);
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_SERVICE_UNAVAILABLE, -1, NULL, 0);
+        return;
+    }
+    struct pending **list = pending_list(s);
+    p->timer.data = p;
+    p->peer = peer;
+    p->next = *list;
+    if (*list != NULL)
+        (*list)->prev = p;
+    *list = p;
+    peer->data = p;
+    if (req->type == ZCOAP_TYPE_CON)
+        (void)zcoap_uv_peer_ack(peer); /* RFC 7252 §5.2.2: ACK now, answer later */
+    (void)uv_timer_start(&p->timer, on_separate_due, 300, 0);
+}
+
+#define H(fn) ((void *)(uintptr_t)(fn))
+static const zcoap_resource_t resources[] = {
+    {"hello", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"hello\";ct=0;title=\"Hello World\"", false,
+     H(on_hello)},
+    {"echo",
+     ZCOAP_METHOD_BIT(ZCOAP_POST) | ZCOAP_METHOD_BIT(ZCOAP_PUT) | ZCOAP_METHOD_BIT(ZCOAP_FETCH) |
+         ZCOAP_METHOD_BIT(ZCOAP_PATCH) | ZCOAP_METHOD_BIT(ZCOAP_IPATCH),
+     "rt=\"echo\"", false, H(on_echo)},
+    {"separate", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"separate\";ct=0", false, H(on_separate)},
+    {"time", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"clock\";ct=0", false, H(on_time)},
+};
+
+/* ---- the clients' script --------------------------------------------------------------------- */
+
+enum check { EXPECT_PONG, EXPECT_EXACT, EXPECT_CONTAINS, EXPECT_ECHO, EXPECT_SEPARATE };
+
+static const struct step {
+    const char *name;   /* as printed */
+    uint8_t method;     /* 0: ping */
+    const char *path;   /* appended to coap://ADDRESS */
+    uint8_t code;       /* expected response code */
+    enum check check;   /* how the payload is checked */
+    const char *expect; /* the payload, or a part of it */
+} script[] = {
+    {"ping", 0, NULL, 0, EXPECT_PONG, NULL},
+    {"GET /.well-known/core", ZCOAP_GET, "/.well-known/core", ZCOAP_CONTENT, EXPECT_CONTAINS,
+     "</hello>"},
+    {"GET /hello", ZCOAP_GET, "/hello", ZCOAP_CONTENT, EXPECT_EXACT, "Hello World!"},
+    {"POST /echo", ZCOAP_POST, "/echo", ZCOAP_CHANGED, EXPECT_ECHO, NULL},
+    {"GET /separate", ZCOAP_GET, "/separate", ZCOAP_CONTENT, EXPECT_SEPARATE, "That took a while."},
+    {"GET /missing", ZCOAP_GET, "/missing", ZCOAP_NOT_FOUND, EXPECT_EXACT, ""},
+};
+enum { STEPS = sizeof(script) / sizeof(script[0]) };
+
+/* ---- the program's state --------------------------------------------------------------------- */
+
+struct link;
+
+struct client {
+    zcoap_uv_client_t uv;
+    zcoap_ep_storage_t storage; /* the endpoint's buffers */
+    struct demo *demo;
+    struct link *link; /* NULL: straight to the server */
+    size_t index;
+    size_t step;
+    bool empty_ack_seen;
+    bool verbose; /* client 1: print its events */
+    char echo[64];
+    size_t echo_len;
+};
+
+/* A relay between one client and the server: the client connects to @c front, @c back is
+ * connected to the server, so the server sees one peer per link. */
+struct link {
+    struct demo *demo;
+    uv_udp_t front, back;
+    struct sockaddr_storage client_addr; /* learnt from the client's first datagram */
+    bool client_known;
+    bool verbose; /* print every datagram */
+};
+
+struct demo {
+    uv_loop_t loop;
+    zcoap_uv_server_t server;
+    struct sockaddr_storage server_addr;
+    char uri_base[80]; /* "coap://127.0.0.1" or "coap://[::1]" */
+    struct client *clients;
+    struct link *links;
+    size_t n_clients, n_links;
+    unsigned loss_percent;
+    uint64_t loss_state;
+    uint32_t ack_timeout_ms;
+    uint64_t start_ms;         /* uv_now() when the clients started */
+    uint64_t start_ns, end_ns; /* uv_hrtime() */
+    size_t done, answered;     /* exchanges over, exchanges with the expected answer */
+    size_t clients_done;
+    size_t failures_printed;
+    uint64_t link_datagrams, link_dropped;
+    struct pending *pending;
+    uv_timer_t progress;
+    bool finished;
+    uint8_t link_rx[ZCOAP_UV_CLIENT_RX_SIZE]; /* one loop, one read at a time: one buffer */
+};
+
+static struct pending **pending_list(zcoap_uv_server_t *s)
+{
+    return &((struct demo *)s->data)->pending;
+}
+
+static unsigned long long elapsed_ms(const struct demo *d)
+{
+    return (unsigned long long)(uv_now(&d->loop) - d->start_ms);
+}
+
+static void print_datagram(const struct demo *d, const char *direction, const uint8_t *p, size_t n,
+                           bool dropped)
+{
+    char line[1024];
+    zcoap_msg_t msg;
+    if (zcoap_msg_parse(&msg, p, n) == ZCOAP_OK)
+        (void)zcoap_msg_print(&msg, line, sizeof(line)); /* cut with "..." when too long */
+    else
+        snprintf(line, sizeof(line), "(%zu bytes that are not CoAP)", n);
+    printf("%6llu ms  %s %s%s\n", elapsed_ms(d), direction, dropped ? "[dropped] " : "", line);
+}
+
+/* ---- the link: a relay that prints and, with -l, loses datagrams ----------------------------- */
+
+/* splitmix64: a seeded generator, so a lossy run can be repeated. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+static bool lose_one(struct demo *d)
+{
+    d->link_datagrams++;
+    if (d->loss_percent == 0 || next_random(&d->loss_state) % 100u >= d->loss_percent)
+        return false;
+    d->link_dropped++;
+    return true;
+}
+
+static void on_link_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct link *l = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)l->demo->link_rx, sizeof(l->demo->link_rx));
+}
+
+static void relay(struct link *l, uv_udp_t *to_socket, const struct sockaddr *to,
+                  const char *direction, const uv_buf_t *buf, ssize_t nread)
+{
+    bool dropped = lose_one(l->demo);
+    if (l->verbose)
+        print_datagram(l->demo, direction, (const uint8_t *)buf->base, (size_t)nread, dropped);
+    if (dropped)
+        return;
+    uv_buf_t out = uv_buf_init(buf->base, (unsigned int)nread);
+    (void)uv_udp_try_send(to_socket, &out, 1, to); /* a failure is one more lost datagram */
+}
+
+static void on_link_from_client(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                                const struct sockaddr *addr, unsigned flags)
+{
+    struct link *l = h->data;
+    if (nread <= 0 || addr == NULL || (flags & UV_UDP_PARTIAL) != 0)
+        return;
+    if (!l->client_known) {
+        memcpy(&l->client_addr, addr,
+               addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in));
+        l->client_known = true;
+    }
+    relay(l, &l->back, NULL, ">>", buf, nread);
+}
+
+static void on_link_from_server(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                                const struct sockaddr *addr, unsigned flags)
+{
+    struct link *l = h->data;
+    (void)addr; /* connected to the server */
+    if (nread <= 0 || (flags & UV_UDP_PARTIAL) != 0 || !l->client_known)
+        return;
+    relay(l, &l->front, (const struct sockaddr *)&l->client_addr, "<<", buf, nread);
+}
+
+/* Open the link's two sockets; @p front_addr receives the address the client must connect to. */
+static int link_open(struct demo *d, struct link *l, bool verbose,
+                     struct sockaddr_storage *front_addr)
+{
+    l->verbose = verbose;
+    int rc = uv_udp_init(&d->loop, &l->front);
+    if (rc != 0)
+        return rc;
+    l->front.data = l;
+    rc = uv_udp_init(&d->loop, &l->back);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&l->front, NULL);
+        return rc;
+    }
+    l->back.data = l;
+    l->demo = d; /* from now on link_close() closes both sockets */
+    /* The front listens where the server does, on a port of its own. */
+    struct sockaddr_storage bind_addr = d->server_addr;
+    if (bind_addr.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&bind_addr)->sin6_port = 0;
+    else
+        ((struct sockaddr_in *)&bind_addr)->sin_port = 0;
+    int len = (int)sizeof(*front_addr);
+    rc = uv_udp_bind(&l->front, (const struct sockaddr *)&bind_addr, 0);
+    if (rc == 0)
+        rc = uv_udp_getsockname(&l->front, (struct sockaddr *)front_addr, &len);
+    if (rc == 0)
+        rc = uv_udp_connect(&l->back, (const struct sockaddr *)&d->server_addr);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&l->front, on_link_alloc, on_link_from_client);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&l->back, on_link_alloc, on_link_from_server);
+    return rc; /* on failure the caller closes both sockets with the rest */
+}
+
+static void link_close(struct link *l)
+{
+    if (l->demo == NULL)
+        return; /* never opened */
+    if (!uv_is_closing((uv_handle_t *)&l->front))
+        uv_close((uv_handle_t *)&l->front, NULL);
+    if (!uv_is_closing((uv_handle_t *)&l->back))
+        uv_close((uv_handle_t *)&l->back, NULL);
+}
+
+/* ---- the clients ----------------------------------------------------------------------------- */
+
+/* The last client is done: close everything, uv_run() then returns. */
+static void finish(struct demo *d)
+{
+    if (d->finished)
+        return;
+    d->finished = true;
+    d->end_ns = uv_hrtime();
+    for (size_t i = 0; i < d->n_clients; i++)
+        zcoap_uv_client_close(&d->clients[i].uv, NULL); /* also from its own callback */
+    for (size_t i = 0; i < d->n_links; i++)
+        link_close(&d->links[i]);
+    while (d->pending != NULL) { /* separate answers not given yet die with the server */
+        struct pending *p = d->pending;
+        unlink_pending(&d->pending, p);
+        uv_close((uv_handle_t *)&p->timer, on_pending_closed);
+    }
+    zcoap_uv_server_close(&d->server, NULL);
+    uv_close((uv_handle_t *)&d->progress, NULL);
+}
+
+static void start_step(struct client *c);
+
+/* The exchange of the current step is over (@p event ended it; NULL when it could not start). */
+static void step_over(struct client *c, const char *event, bool ok, const char *detail)
+{
+    struct demo *d = c->demo;
+    const struct step *st = &script[c->step];
+    d->done++;
+    if (ok)
+        d->answered++;
+    if (c->verbose) {
+        if (event != NULL)
+            printf("%6llu ms     event %s => %s, %s: %s\n", elapsed_ms(d), event,
+                   ok ? "ok" : "FAIL", st->name, detail);
+        else
+            printf("%6llu ms     %s, %s: %s\n", elapsed_ms(d), ok ? "ok" : "FAIL", st->name,
+                   detail);
+    } else if (!ok && d->failures_printed++ < 10) {
+        fprintf(stderr, "loop_demo: client %zu, %s: %s\n", c->index + 1, st->name, detail);
+    }
+    c->step++;
+    c->empty_ack_seen = false;
+    if (c->step < STEPS) {
+        start_step(c);
+    } else if (++d->clients_done == d->n_clients) {
+        finish(d);
+    }
+}
+
+static void start_step(struct client *c)
+{
+    const struct step *st = &script[c->step];
+    int rc;
+    if (st->method == 0) {
+        rc = zcoap_uv_client_ping(&c->uv);
+    } else {
+        char uri[128];
+        snprintf(uri, sizeof(uri), "%s%s", c->demo->uri_base, st->path);
+        bool echo = st->check == EXPECT_ECHO;
+        rc = zcoap_uv_client_request(&c->uv, ZCOAP_TYPE_CON, st->method, uri, echo ? c->echo : NULL,
+                                     echo ? c->echo_len : 0);
+    }
+    if (rc != 0) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "cannot send: %s", zcoap_uv_strerror(rc));
+        step_over(c, NULL, false, detail);
+    }
+}
+
+/* True when the payload @p p, @p len (p may be NULL when len is 0) is the string @p text. */
+static bool payload_is(const uint8_t *p, size_t len, const char *text)
+{
+    return len == strlen(text) && (len == 0 || memcmp(p, text, len) == 0);
+}
+
+/* Compare a response with what the step expects; @p detail says what came. */
+static bool check_response(const struct client *c, const zcoap_msg_t *msg, char *detail, size_t cap)
+{
+    const struct step *st = &script[c->step];
+    const char *reason = zcoap_code_reason(msg->code);
+    int n = snprintf(detail, cap, "%s %s, %zu-byte payload", zcoap_code_name(msg->code),
+                     reason != NULL ? reason : "", msg->payload_len);
+    if (msg->code != st->code)
+        return false;
+    const uint8_t *p = msg->payload;
+    size_t len = msg->payload_len;
+    switch (st->check) {
+    case EXPECT_ECHO:
+        if (len != c->echo_len || len == 0 || memcmp(p, c->echo, len) != 0)
+            return false;
+        snprintf(detail + n, cap - (size_t)n, ", its own %zu bytes back", len);
+        return true;
+    case EXPECT_CONTAINS: {
+        size_t want = strlen(st->expect);
+        for (size_t i = 0; i + want <= len; i++) {
+            if (memcmp(p + i, st->expect, want) == 0)
+                return true;
+        }
+        return false;
+    }
+    case EXPECT_SEPARATE:
+        /* RFC 7252 §5.2.2: empty ACK first, then the answer in a CON message of its own. When
+         * links lose datagrams the empty ACK may be lost and the CON response arrive alone. */
+        if (msg->type != ZCOAP_TYPE_CON || (!c->empty_ack_seen && c->demo->loss_percent == 0))
+            return false;
+        snprintf(detail + n, cap - (size_t)n, ", separate (CON)%s",
+                 c->empty_ack_seen ? " after the empty ACK" : ", its empty ACK lost");
+        return payload_is(p, len, st->expect);
+    case EXPECT_EXACT:
+        return payload_is(p, len, st->expect);
+    case EXPECT_PONG:
+        return false;
+    }
+    return false;
+}
+
+static void on_client_event(zcoap_uv_client_t *uc, const zcoap_event_t *ev)
+{
+    struct client *c = uc->data;
+    const char *name = zcoap_event_name(ev->kind);
+    char detail[200];
+    switch (ev->kind) {
+    case ZCOAP_EV_OUT_PONG:
+        step_over(c, name, script[c->step].check == EXPECT_PONG, "answered with RST");
+        return;
+    case ZCOAP_EV_OUT_RESPONSE: {
+        bool ok = check_response(c, &ev->msg, detail, sizeof(detail));
+        step_over(c, name, ok, detail);
+        return;
+    }
+    case ZCOAP_EV_OUT_TIMEOUT:
+        step_over(c, name, false, "no answer");
+        return;
+    case ZCOAP_EV_OUT_RESET:
+        step_over(c, name, false, "the server answered with RST");
+        return;
+    case ZCOAP_EV_OUT_EMPTY_ACK:
+        c->empty_ack_seen = true; /* the answer will come in a CON message of its own */
+        break;
+    default:
+        break; /* SENT events, a duplicate of a separate response (acknowledged again), ... */
+    }
+    if (c->verbose)
+        printf("%6llu ms     event %s\n", elapsed_ms(c->demo), name);
+}
+
+/* Give client @p i its endpoint, its payload and its socket, and start its script. */
+static int client_start(struct demo *d, size_t i)
+{
+    struct client *c = &d->clients[i];
+    c->demo = d;
+    c->index = i;
+    c->verbose = i == 0;
+    /* Payloads differ in content and length, so a mix-up would show. */
+    int k = (int)(i % 27);
+    int n = snprintf(c->echo, sizeof(c->echo), "client %zu says hi%s%.*s", i + 1, k > 0 ? " " : "",
+                     k, "abcdefghijklmnopqrstuvwxyz");
+    c->echo_len = (size_t)n;
+    zcoap_ep_config_t cfg;
+    zcoap_ep_config_default(&cfg, &c->storage); /* rng left NULL: the adapter's OS source */
+    cfg.tx.ack_timeout_ms = d->ack_timeout_ms;
+    /* After the empty ACK, wait for the separate answer as long as the server may take to get a
+     * CON message through: MAX_TRANSMIT_WAIT (§4.8.2), not EXCHANGE_LIFETIME. */
+    cfg.response_timeout_ms = (uint32_t)zcoap_tx_max_transmit_wait_ms(&cfg.tx);
+    c->uv.data = c;
+    int rc = zcoap_uv_client_init(&d->loop, &c->uv, &cfg, on_client_event);
+    if (rc != 0)
+        return rc;
+    struct sockaddr_storage to = d->server_addr;
+    if (c->link != NULL) {
+        rc = link_open(d, c->link, c->verbose, &to);
+        if (rc != 0)
+            return rc;
+    }
+    rc = zcoap_uv_client_connect(&c->uv, (const struct sockaddr *)&to);
+    if (rc == 0)
+        start_step(c);
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+static void on_progress(uv_timer_t *t)
+{
+    struct demo *d = t->data;
+    printf("%6llu ms  progress: %zu of %zu exchanges over, %zu answered as expected\n",
+           elapsed_ms(d), d->done, d->n_clients * STEPS, d->answered);
+    fflush(stdout);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: loop_demo [-n CLIENTS] [-A ADDRESS] [-p PORT] [-l PERCENT] [-s SEED]\n"
+            "                 [-a ACK_TIMEOUT_MS]\n"
+            "Runs a zcoap server and CLIENTS zcoap clients (default 100) on one libuv loop.\n"
+            "Each client: ping, GET /.well-known/core, GET /hello, POST /echo (its own payload\n"
+            "back), GET /separate (empty ACK, then a CON response), GET /missing (4.04).\n"
+            "Client 1's datagrams and events are printed, then a summary of all clients.\n"
+            "  -A, -p  the server's address and port (default 127.0.0.1, 0: a free port)\n"
+            "  -l      every client talks through a relay that drops PERCENT of the datagrams\n"
+            "          both ways (default 0), chosen by a generator seeded with SEED (default 1);\n"
+            "          with -n 1 a seed drops the same datagrams every run\n"
+            "  -a      ACK_TIMEOUT of every endpoint in ms (default 2000, RFC 7252 §4.8)\n"
+            "Exit status 0 when every exchange got the expected answer, 1 otherwise.\n");
+}
+
+/* A decimal number in [min, max], or -1. */
+static long parse_number(const char *s, long min, long max)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*s != '\0' && *end == '\0' && v >= min && v <= max) ? v : -1;
+}
+
+static int parse_args(int argc, char **argv, struct demo *d, const char **address, long *port,
+                      uint64_t *seed)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc || strlen(opt) != 2 || opt[0] != '-') {
+            usage(stderr);
+            return 1;
+        }
+        const char *arg = argv[++i];
+        long v = 0;
+        switch (opt[1]) {
+        case 'A':
+            *address = arg;
+            break;
+        case 'p':
+            v = *port = parse_number(arg, 0, 65535);
+            break;
+        case 'n':
+            v = parse_number(arg, 1, 1000000);
+            d->n_clients = (size_t)v;
+            break;
+        case 'l':
+            v = parse_number(arg, 0, 99);
+            d->loss_percent = (unsigned)v;
+            break;
+        case 's':
+            v = parse_number(arg, 0, 0x7FFFFFFF);
+            *seed = (uint64_t)v;
+            break;
+        case 'a':
+            v = parse_number(arg, 10, 60000);
+            d->ack_timeout_ms = (uint32_t)v;
+            break;
+        default:
+            v = -1;
+            break;
+        }
+        if (v < 0) {
+            usage(stderr);
+            return 1;
+        }
+    }
+    return -1; /* go on */
+}
+
+static int start_server(struct demo *d, const char *address, long port)
+{
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof(addr));
+    if (uv_ip4_addr(address, (int)port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(address, (int)port, (struct sockaddr_in6 *)&addr) != 0) {
+        fprintf(stderr, "loop_demo: bad address %s\n", address);
+        return 1;
+    }
+    zcoap_uv_server_config_t cfg;
+    zcoap_uv_server_config_default(&cfg);
+    cfg.resources = resources;
+    cfg.n_resources = sizeof(resources) / sizeof(resources[0]);
+    cfg.max_peers = d->n_clients; /* one peer slot per client: the pool is never full */
+    cfg.tx.ack_timeout_ms = d->ack_timeout_ms;
+    /* Two stored responses per peer: when the ACK of our separate CON response is lost, the
+     * peer's next request still finds a free slot instead of a 5.03. */
+    cfg.resp_slots = 2;
+    d->server.data = d;
+    int rc = zcoap_uv_server_start(&d->loop, &d->server, (const struct sockaddr *)&addr, &cfg);
+    if (rc != 0) {
+        fprintf(stderr, "loop_demo: server on %s: %s\n", address, zcoap_uv_strerror(rc));
+        return 1;
+    }
+    (void)zcoap_uv_server_address(&d->server, &d->server_addr);
+    char host[64];
+    int bound_port;
+    if (d->server_addr.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&d->server_addr;
+        uv_ip6_name(a, host, sizeof(host));
+        bound_port = ntohs(a->sin6_port);
+        snprintf(d->uri_base, sizeof(d->uri_base), "coap://[%s]", host);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&d->server_addr;
+        uv_ip4_name(a, host, sizeof(host));
+        bound_port = ntohs(a->sin_port);
+        snprintf(d->uri_base, sizeof(d->uri_base), "coap://%s", host);
+    }
+    printf("loop_demo: one libuv loop: a zcoap_uv_server_t on %s port %d and %zu "
+           "zcoap_uv_client_t\n",
+           host, bound_port, d->n_clients);
+    return 0;
+}
+
+static void print_summary(struct demo *d)
+{
+    const zcoap_uv_server_stats_t *ss = zcoap_uv_server_stats(&d->server);
+    uint64_t out = 0, in = 0;
+    for (size_t i = 0; i < d->n_clients; i++) {
+        const zcoap_uv_client_stats_t *cs = zcoap_uv_client_stats(&d->clients[i].uv);
+        out += cs->datagrams_out;
+        in += cs->datagrams_in;
+    }
+    size_t total = d->n_clients * STEPS;
+    printf("%zu client%s: %zu of %zu exchanges over, %zu answered as expected, %zu failed, "
+           "in %.3f s of loop time\n",
+           d->n_clients, d->n_clients == 1 ? "" : "s", d->done, total, d->answered,
+           d->done - d->answered, (double)(d->end_ns - d->start_ns) / 1e9);
+    printf("clients: %" PRIu64 " datagrams out, %" PRIu64 " in; server: %" PRIu64 " in, %" PRIu64
+           " out, %zu peers in use (%" PRIu64 " taken from the pool, %" PRIu64 " recycled)\n",
+           out, in, ss->datagrams_in, ss->datagrams_out, ss->peers_in_use, ss->peers_created,
+           ss->peers_recycled);
+    if (d->loss_percent > 0)
+        printf("links: %" PRIu64 " of %" PRIu64 " datagrams dropped (-l %u)\n", d->link_dropped,
+               d->link_datagrams, d->loss_percent);
+}
+
+int main(int argc, char **argv)
+{
+    static struct demo demo; /* large (one receive buffer): not on the stack */
+    struct demo *d = &demo;
+    const char *address = "127.0.0.1";
+    long port = 0;
+    uint64_t seed = 1;
+    d->n_clients = 100;
+    d->ack_timeout_ms = ZCOAP_ACK_TIMEOUT_MS;
+    int rc = parse_args(argc, argv, d, &address, &port, &seed);
+    if (rc >= 0)
+        return rc;
+    d->loss_state = seed;
+    d->n_links = d->loss_percent > 0 ? d->n_clients : 1; /* client 1 always: it is printed */
+    d->clients = calloc(d->n_clients, sizeof(*d->clients));
+    d->links = calloc(d->n_links, sizeof(*d->links));
+    if (d->clients == NULL || d->links == NULL || uv_loop_init(&d->loop) != 0) {
+        fprintf(stderr, "loop_demo: out of memory\n");
+        free(d->clients);
+        free(d->links);
+        return 1;
+    }
+    for (size_t i = 0; i < d->n_links; i++)
+        d->clients[i].link = &d->links[i];
+    bool ok = start_server(d, address, port) == 0;
+    if (ok) {
+        printf("client 1: every datagram on its link (>> to the server, << back) and every "
+               "event of its endpoint:\n");
+        uv_update_time(&d->loop);
+        d->start_ms = uv_now(&d->loop);
+        d->start_ns = uv_hrtime();
+        (void)uv_timer_init(&d->loop, &d->progress);
+        d->progress.data = d;
+        (void)uv_timer_start(&d->progress, on_progress, 5000, 5000); /* long runs only */
+        for (size_t i = 0; i < d->n_clients && !d->finished; i++) {
+            rc = client_start(d, i);
+            if (rc != 0) {
+                fprintf(stderr, "loop_demo: client %zu: %s\n", i + 1, zcoap_uv_strerror(rc));
+                ok = false;
+                d->end_ns = uv_hrtime();
+                d->n_clients = i + 1u; /* close what was opened: clients 1 to i + 1 */
+                finish(d);
+            }
+        }
+        (void)uv_run(&d->loop, UV_RUN_DEFAULT);
+        print_summary(d);
+        ok = ok && d->answered == d->n_clients * STEPS;
+    }
+    (void)uv_run(&d->loop, UV_RUN_DEFAULT); /* close callbacks of a failed start */
+    if (uv_loop_close(&d->loop) != 0) {
+        fprintf(stderr, "loop_demo: handles left open on the loop\n");
+        ok = false;
+    }
+    free(d->clients);
+    free(d->links);
+    printf("loop_demo: %s\n", ok ? "PASS, every exchange got the expected answer" : "FAIL");
+    return ok ? 0 : 1;
+}
