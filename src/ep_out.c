@@ -17,7 +17,8 @@ static int begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, const uint8_t *to
                                 token, token_len);
     if (rc != ZCOAP_OK)
         return rc;
-    memcpy(ep->out_token, token, token_len);
+    if (token_len > 0) /* an empty token may come as NULL */
+        memcpy(ep->out_token, token, token_len);
     ep->out_token_len = (uint8_t)token_len;
     ep->out_begun = true;
     return ZCOAP_OK;
