@@ -40,7 +40,7 @@ int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_b
     if (rc != ZCOAP_OK)
         return rc;
     /* §5.3.1: a fresh, random token per request. */
-    uint8_t token[ZCOAP_MAX_TOKEN_LEN];
+    uint8_t token[ZCOAP_MAX_TOKEN_LEN] = {0};
     if (ep->cfg.token_len > 0) {
         rc = ep->cfg.rng(ep->cfg.rng_ctx, token, ep->cfg.token_len);
         if (rc != 0)
