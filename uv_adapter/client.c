@@ -47,17 +47,35 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         c->stats.truncated++;
         return;
     }
+    if (c->hook.fn != NULL) {
+        bool pass = zcoap__uv_hook_passes(&c->hook, ZCOAP_UV_DATAGRAM_IN,
+                                          (const struct sockaddr *)&c->peer_addr,
+                                          (const uint8_t *)buf->base, (size_t)nread);
+        if (c->closing)
+            return; /* the hook closed the client */
+        if (!pass) {
+            c->stats.hook_dropped_in++;
+            return;
+        }
+    }
     c->stats.datagrams_in++;
     (void)zcoap_ep_receive(&c->ep, (const uint8_t *)buf->base, (size_t)nread, uv_now(c->loop));
     client_flush(c);
 }
 
-/* Pull and send what the endpoint has queued, counting into the client's stats. */
+/* Pull and send what the endpoint has queued through the hook, counting into the client's
+ * stats. */
 static void send_queued(zcoap_uv_client_t *c, uint64_t now)
 {
-    const zcoap__uv_tx_counters_t counters = {&c->stats.datagrams_out, &c->stats.send_errors,
-                                              &c->stats.last_error};
-    zcoap__uv_send_queued(&c->ep, &c->udp, NULL, now, &counters);
+    const zcoap__uv_tx_t tx = {.udp = &c->udp,
+                               .to = NULL, /* connected */
+                               .peer = (const struct sockaddr *)&c->peer_addr,
+                               .hook = &c->hook,
+                               .datagrams_out = &c->stats.datagrams_out,
+                               .send_errors = &c->stats.send_errors,
+                               .hook_dropped_out = &c->stats.hook_dropped_out,
+                               .last_error = &c->stats.last_error};
+    zcoap__uv_send_queued(&c->ep, now, &tx);
 }
 
 /* The driver loop of endpoint.h, then the timer. Queued datagrams go out before the events are
@@ -145,6 +163,9 @@ int zcoap_uv_client_connect(zcoap_uv_client_t *c, const struct sockaddr *addr)
         rc = uv_udp_recv_start(&c->udp, on_alloc, on_recv);
     if (rc != 0)
         return rc;
+    memset(&c->peer_addr, 0, sizeof(c->peer_addr));
+    memcpy(&c->peer_addr, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     c->connected = true;
     client_flush(c); /* anything queued before the connection goes out now */
     return 0;
@@ -217,8 +238,8 @@ int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, 
 {
     if (c == NULL)
         return ZCOAP_EINVAL;
-    if (c->closing || !c->connected)
-        return ZCOAP_ESTATE; /* nowhere to send it yet */
+    if (c->closing || !c->connected || c->hook.running)
+        return ZCOAP_ESTATE; /* nowhere to send it yet, or the hook is mid-datagram */
     int rc = zcoap_ep_request_uri(&c->ep, type, method, uri, payload, payload_len, uv_now(c->loop));
     if (rc == ZCOAP_OK)
         client_flush(c);
@@ -229,7 +250,7 @@ int zcoap_uv_client_ping(zcoap_uv_client_t *c)
 {
     if (c == NULL)
         return ZCOAP_EINVAL;
-    if (c->closing || !c->connected)
+    if (c->closing || !c->connected || c->hook.running)
         return ZCOAP_ESTATE;
     int rc = zcoap_ep_ping(&c->ep, uv_now(c->loop));
     if (rc == ZCOAP_OK)
@@ -244,7 +265,7 @@ zcoap_ep_t *zcoap_uv_client_endpoint(zcoap_uv_client_t *c)
 
 void zcoap_uv_client_flush(zcoap_uv_client_t *c)
 {
-    if (c != NULL)
+    if (c != NULL && !c->hook.running) /* from the hook: the running flush or receive goes on */
         client_flush(c);
 }
 
@@ -253,14 +274,25 @@ const zcoap_uv_client_stats_t *zcoap_uv_client_stats(const zcoap_uv_client_t *c)
     return c != NULL ? &c->stats : NULL;
 }
 
+void zcoap_uv_client_set_hook(zcoap_uv_client_t *c, zcoap_uv_datagram_hook_fn hook, void *ctx)
+{
+    if (c == NULL)
+        return;
+    c->hook.fn = hook;
+    c->hook.ctx = ctx;
+}
+
 void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb)
 {
     if (c == NULL || c->closing)
         return;
-    if (c->connected && !c->flushing)
-        send_queued(c, uv_now(c->loop)); /* what the endpoint owes the peer still goes out */
-    c->closing = true;
+    c->closing = true; /* first: a close from the hook while the queue drains does nothing */
     c->on_close = cb;
+    /* What the endpoint owes the peer still goes out, unless a flush is under way (it sends it)
+     * or the hook is looking at a received datagram (the last flush sent it, and the hook is
+     * not called inside itself). */
+    if (c->connected && !c->flushing && !c->hook.running)
+        send_queued(c, uv_now(c->loop));
     zcoap_ep_reset(&c->ep, uv_now(c->loop)); /* no event after close */
     if (c->resolving)
         (void)uv_cancel((uv_req_t *)&c->resolver); /* on_resolved still runs, with ECANCELED */

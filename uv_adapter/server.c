@@ -158,18 +158,31 @@ static void release_peer(zcoap_uv_peer_t *p)
 
 /* ---- sending, dispatch, the driver loop ------------------------------------------------------ */
 
+/* The way out to one address, through the hook, counting into the server's stats. */
+static zcoap__uv_tx_t tx_to(zcoap_uv_server_t *s, const struct sockaddr_storage *to)
+{
+    const zcoap__uv_tx_t tx = {.udp = &s->udp,
+                               .to = (const struct sockaddr *)to,
+                               .peer = (const struct sockaddr *)to,
+                               .hook = &s->hook,
+                               .datagrams_out = &s->stats.datagrams_out,
+                               .send_errors = &s->stats.send_errors,
+                               .hook_dropped_out = &s->stats.hook_dropped_out,
+                               .last_error = NULL};
+    return tx;
+}
+
 static void send_to(zcoap_uv_server_t *s, const struct sockaddr_storage *to, const uint8_t *p,
                     size_t n)
 {
-    const zcoap__uv_tx_counters_t counters = {&s->stats.datagrams_out, &s->stats.send_errors, NULL};
-    zcoap__uv_send(&s->udp, (const struct sockaddr *)to, p, n, &counters);
+    const zcoap__uv_tx_t tx = tx_to(s, to);
+    (void)zcoap__uv_send(&tx, p, n);
 }
 
 static void peer_send_queued(zcoap_uv_peer_t *peer, uint64_t now)
 {
-    zcoap_uv_server_t *s = peer->server;
-    const zcoap__uv_tx_counters_t counters = {&s->stats.datagrams_out, &s->stats.send_errors, NULL};
-    zcoap__uv_send_queued(&peer->ep, &s->udp, (const struct sockaddr *)&peer->addr, now, &counters);
+    const zcoap__uv_tx_t tx = tx_to(peer->server, &peer->addr);
+    zcoap__uv_send_queued(&peer->ep, now, &tx);
 }
 
 int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
@@ -178,7 +191,7 @@ int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_forma
     zcoap_builder_t b;
     if (peer == NULL || !peer->in_use)
         return ZCOAP_EINVAL;
-    if (peer->server->closing)
+    if (peer->server->closing || peer->server->hook.running)
         return ZCOAP_ESTATE;
     /* A NON request gets a NON response, a CON one a piggybacked or CON separate response. */
     bool confirmable = zcoap_ep_request_type(&peer->ep) == ZCOAP_TYPE_CON;
@@ -198,7 +211,7 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer)
 {
     if (peer == NULL || !peer->in_use)
         return ZCOAP_EINVAL;
-    if (peer->server->closing)
+    if (peer->server->closing || peer->server->hook.running)
         return ZCOAP_ESTATE;
     int rc = zcoap_ep_respond_ack(&peer->ep, uv_now(peer->server->loop));
     if (rc == ZCOAP_OK)
@@ -331,6 +344,16 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     }
     if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)
         return;
+    if (s->hook.fn != NULL) {
+        bool pass = zcoap__uv_hook_passes(&s->hook, ZCOAP_UV_DATAGRAM_IN, addr,
+                                          (const uint8_t *)buf->base, (size_t)nread);
+        if (s->closing)
+            return; /* the hook closed the server */
+        if (!pass) {
+            s->stats.hook_dropped_in++; /* before routing: it reaches no peer, creates none */
+            return;
+        }
+    }
     s->stats.datagrams_in++;
     struct sockaddr_storage from;
     memset(&from, 0, sizeof(from));
@@ -458,6 +481,14 @@ int zcoap_uv_server_address(const zcoap_uv_server_t *s, struct sockaddr_storage 
 const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s)
 {
     return s != NULL ? &s->stats : NULL;
+}
+
+void zcoap_uv_server_set_hook(zcoap_uv_server_t *s, zcoap_uv_datagram_hook_fn hook, void *ctx)
+{
+    if (s == NULL)
+        return;
+    s->hook.fn = hook;
+    s->hook.ctx = ctx;
 }
 
 static void server_handle_closed(zcoap_uv_server_t *s)

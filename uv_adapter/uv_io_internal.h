@@ -1,25 +1,35 @@
-/* What the client and the server sockets share: sending one datagram with its counters, pulling
- * an endpoint's queued datagrams, and arming a timer to an endpoint's deadline. Never installed. */
+/* What the client and the server sockets share: sending one datagram through the datagram hook
+ * with its counters, pulling an endpoint's queued datagrams, and arming a timer to an endpoint's
+ * deadline. Never installed. */
 #ifndef ZCOAP_UV_IO_INTERNAL_H
 #define ZCOAP_UV_IO_INTERNAL_H
 
 #include "zcoap/uv.h"
 
-/* Counters every socket keeps. */
-typedef struct zcoap__uv_tx_counters {
+/* One socket's way out: where datagrams go, the hook that sees them, the counters. Built on the
+ * stack by the caller for each batch of sends. */
+typedef struct zcoap__uv_tx {
+    uv_udp_t *udp;
+    const struct sockaddr *to;   /* destination; NULL on a connected socket */
+    const struct sockaddr *peer; /* the peer's address, for the hook */
+    zcoap__uv_hook_t *hook;
     uint64_t *datagrams_out;
     uint64_t *send_errors;
+    uint64_t *hook_dropped_out;
     int *last_error; /* may be NULL */
-} zcoap__uv_tx_counters_t;
+} zcoap__uv_tx_t;
 
-/* Send one datagram with uv_udp_try_send (to NULL on a connected socket). EAGAIN and other errors
- * count as a lost datagram: CON retransmission covers it. */
-void zcoap__uv_send(uv_udp_t *udp, const struct sockaddr *to, const uint8_t *p, size_t n,
-                    const zcoap__uv_tx_counters_t *counters);
+/* Call the hook (its fn is not NULL) for one datagram; true lets the datagram through. */
+bool zcoap__uv_hook_passes(zcoap__uv_hook_t *hook, zcoap_uv_datagram_dir_t dir,
+                           const struct sockaddr *peer, const uint8_t *p, size_t n);
 
-/* Pull and send everything the endpoint has queued. */
-void zcoap__uv_send_queued(zcoap_ep_t *ep, uv_udp_t *udp, const struct sockaddr *to, uint64_t now,
-                           const zcoap__uv_tx_counters_t *counters);
+/* Show one datagram to the hook, then send it with uv_udp_try_send. EAGAIN and other errors
+ * count as a lost datagram: CON retransmission covers it, as it covers one the hook dropped.
+ * Returns false when the hook closed the socket: nothing more may be sent. */
+bool zcoap__uv_send(const zcoap__uv_tx_t *tx, const uint8_t *p, size_t n);
+
+/* Pull and send everything the endpoint has queued (until the hook closes the socket). */
+void zcoap__uv_send_queued(zcoap_ep_t *ep, uint64_t now, const zcoap__uv_tx_t *tx);
 
 /* Arm @p timer to the endpoint's next deadline (from uv_now(), the clock the endpoint is given),
  * or stop it when there is none. */

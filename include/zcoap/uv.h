@@ -57,6 +57,66 @@ const char *zcoap_uv_strerror(int err);
  */
 int zcoap_uv_random(void *ctx, uint8_t *out, size_t len);
 
+/* ---- the datagram hook ---------------------------------------------------------------------- */
+
+/** Which way a datagram goes, for the datagram hook. */
+typedef enum zcoap_uv_datagram_dir {
+    ZCOAP_UV_DATAGRAM_IN, /**< received from the peer, about to be handed to the endpoint */
+    ZCOAP_UV_DATAGRAM_OUT /**< about to be sent to the peer */
+} zcoap_uv_datagram_dir_t;
+
+/**
+ * @brief Sees every datagram a client or a server sends or receives, and may drop it.
+ *
+ * Set one per object with zcoap_uv_client_set_hook() or zcoap_uv_server_set_hook(): to print
+ * every datagram, to count, or to inject faults (a seeded loss in tests and demos).
+ *
+ * When it is called: on the loop's thread, once per datagram, in wire order.
+ * - #ZCOAP_UV_DATAGRAM_IN: for each whole datagram read from the socket, before anything else
+ *   looks at it (before the server looks up or creates the peer). Reads the socket reported as
+ *   errors, empty or truncated (see the @c truncated counter) are not shown.
+ * - #ZCOAP_UV_DATAGRAM_OUT: for each datagram the adapter is about to send, whether the endpoint
+ *   made it (requests, retransmissions, ACKs, RSTs, responses) or the server answers by itself
+ *   (the 5.03 of a full pool, the RST of a ping then). It is called before the send: a datagram
+ *   the hook lets through may still be lost by the socket (counted in @c send_errors).
+ *
+ * What it returns: true lets the datagram through; false drops it. A dropped outgoing datagram
+ * is not sent and is lost as if the network had lost it: CON messages are retransmitted by the
+ * RFC 7252 §4.2 rules; it counts in @c hook_dropped_out (not in @c datagrams_out nor in
+ * @c send_errors). A dropped incoming datagram is never handed to the endpoint (nor routed to a
+ * peer); it counts in @c hook_dropped_in (not in @c datagrams_in).
+ *
+ * What it may do: read its arguments, the object's counters and @c data; call
+ * zcoap_uv_client_set_hook() / zcoap_uv_server_set_hook() (for the next datagram); and close the
+ * object (zcoap_uv_client_close(), zcoap_uv_server_close()): the datagram in hand is then dropped
+ * whatever the hook returns, and the hook is not called again for that object. It must not
+ * send, answer or flush through the object it watches: zcoap_uv_client_request(),
+ * zcoap_uv_client_ping(), zcoap_uv_peer_respond() and zcoap_uv_peer_ack() return ZCOAP_ESTATE
+ * and zcoap_uv_client_flush() does nothing while the hook runs, and the endpoint of
+ * zcoap_uv_client_endpoint() must not be called (it is in the middle of sending or has not seen
+ * the datagram yet). Other objects on the loop may be used freely. The hook must not run the
+ * loop.
+ *
+ * @param[in] ctx  the context given with the hook
+ * @param[in] dir  #ZCOAP_UV_DATAGRAM_IN or #ZCOAP_UV_DATAGRAM_OUT
+ * @param[in] peer the peer's address (source of an incoming datagram, destination of an
+ *                 outgoing one; for a client, the address it is connected to): a sockaddr_in or
+ *                 sockaddr_in6, valid during the call only
+ * @param[in] data the datagram's bytes, valid during the call only; never NULL
+ * @param[in] len  its length in bytes, at least 1
+ * @return true to let the datagram through, false to drop it
+ */
+typedef bool (*zcoap_uv_datagram_hook_fn)(void *ctx, zcoap_uv_datagram_dir_t dir,
+                                          const struct sockaddr *peer, const uint8_t *data,
+                                          size_t len);
+
+/* Private: the hook of one client or server. */
+typedef struct zcoap__uv_hook {
+    zcoap_uv_datagram_hook_fn fn; /* NULL: no hook, the only test on the datagram path */
+    void *ctx;
+    bool running; /* the hook is being called: calls that would send are refused */
+} zcoap__uv_hook_t;
+
 /* ---- client endpoints ---------------------------------------------------------------------- */
 
 typedef struct zcoap_uv_client zcoap_uv_client_t;
@@ -85,6 +145,12 @@ typedef struct zcoap_uv_client_stats {
     uint64_t recv_errors;   /**< errors reported by the socket (ICMP port unreachable...) */
     uint64_t truncated;     /**< datagrams larger than the receive buffer, dropped */
     int last_error;         /**< the last socket error (a libuv code), 0 if none */
+
+    /** datagrams received that the datagram hook dropped (not in datagrams_in) */
+    uint64_t hook_dropped_in;
+    /** datagrams the datagram hook dropped instead of sending: lost, not in datagrams_out nor
+     *  in send_errors; retransmission covers CON messages */
+    uint64_t hook_dropped_out;
 } zcoap_uv_client_stats_t;
 
 /**
@@ -121,6 +187,8 @@ struct zcoap_uv_client {
     bool flushing;
     bool flush_again;
     uint16_t port; /* for connect_uri */
+    zcoap__uv_hook_t hook;
+    struct sockaddr_storage peer_addr; /* where the socket is connected, for the hook */
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
 };
 
@@ -171,6 +239,15 @@ void zcoap_uv_client_flush(zcoap_uv_client_t *c);
 
 /** The client's counters. */
 const zcoap_uv_client_stats_t *zcoap_uv_client_stats(const zcoap_uv_client_t *c);
+
+/**
+ * @brief Set the client's datagram hook (see zcoap_uv_datagram_hook_fn), or remove it with a
+ *        NULL @p hook. zcoap_uv_client_init() clears it: set it after init, before connecting to
+ *        see every datagram. Without a hook a datagram costs one pointer test more.
+ * @param[in] hook called for every datagram the client sends or receives; NULL for none
+ * @param[in] ctx  passed to @p hook
+ */
+void zcoap_uv_client_set_hook(zcoap_uv_client_t *c, zcoap_uv_datagram_hook_fn hook, void *ctx);
 
 /**
  * @brief Close the client: no event is reported afterwards; @p cb (may be NULL) runs once its
@@ -231,6 +308,13 @@ typedef struct zcoap_uv_server_stats {
     uint64_t peers_created, peers_recycled;
     uint64_t pool_full; /**< requests answered 5.03 because no peer slot was free */
     size_t peers_in_use;
+
+    /** datagrams received that the datagram hook dropped (not in datagrams_in): they reach no
+     *  peer, and create none */
+    uint64_t hook_dropped_in;
+    /** datagrams the datagram hook dropped instead of sending: lost, not in datagrams_out nor in
+     *  send_errors; retransmission covers CON messages */
+    uint64_t hook_dropped_out;
 } zcoap_uv_server_stats_t;
 
 /** One peer of a server: an endpoint and the peer's address. Private but for @c data. */
@@ -267,6 +351,7 @@ struct zcoap_uv_server {
     bool closing;
     zcoap_uv_server_close_cb on_close;
     zcoap_uv_server_stats_t stats;
+    zcoap__uv_hook_t hook;
     char wellknown[1024];
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
 };
@@ -306,6 +391,16 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer);
 
 /** The server's counters. */
 const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s);
+
+/**
+ * @brief Set the server's datagram hook (see zcoap_uv_datagram_hook_fn), or remove it with a
+ *        NULL @p hook. zcoap_uv_server_start() clears it: set it right after start (before the
+ *        loop runs again) to see every datagram. One hook serves every peer of the server; the
+ *        @c peer argument tells them apart. Without a hook a datagram costs one pointer test more.
+ * @param[in] hook called for every datagram the server sends or receives; NULL for none
+ * @param[in] ctx  passed to @p hook
+ */
+void zcoap_uv_server_set_hook(zcoap_uv_server_t *s, zcoap_uv_datagram_hook_fn hook, void *ctx);
 
 /**
  * @brief Close the server and every peer; @p cb runs when all handles are closed. Answers still
