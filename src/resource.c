@@ -5,12 +5,63 @@
 #include "text_internal.h"
 #include "zcoap/resource.h"
 
-bool zcoap_path_matches(const zcoap_msg_t *req, const char *path)
+/* The request's Uri-Path segments, read once per request rather than once per table entry.
+ * Paths deeper than this fall back to walking the options for each entry. */
+#define PATH_SEGMENTS_MAX 12
+
+typedef struct path_segments {
+    const uint8_t *val[PATH_SEGMENTS_MAX];
+    uint32_t len[PATH_SEGMENTS_MAX];
+    size_t n;
+    bool too_deep;
+} path_segments_t;
+
+static void segments_read(const zcoap_msg_t *req, path_segments_t *segs)
 {
     zcoap_opt_iter_t it;
     zcoap_opt_t seg;
-    if (req == NULL || path == NULL)
-        return false;
+    segs->n = 0;
+    segs->too_deep = false;
+    zcoap_opt_iter_init(&it, req);
+    while (zcoap_opt_iter_find(&it, ZCOAP_OPT_URI_PATH, &seg)) {
+        if (segs->n == PATH_SEGMENTS_MAX) {
+            segs->too_deep = true;
+            return;
+        }
+        segs->val[segs->n] = seg.val;
+        segs->len[segs->n] = seg.len;
+        segs->n++;
+    }
+}
+
+/* "a/b" against the segments; "" is the root, which has no Uri-Path at all (RFC 7252 §6.4
+ * step 8). */
+static bool segments_match(const path_segments_t *segs, const char *path)
+{
+    const char *p = path;
+    for (size_t i = 0; i < segs->n; i++) {
+        if (i > 0) {
+            if (*p != '/')
+                return false;
+            p++;
+        } else if (*p == '\0') {
+            return false;
+        }
+        size_t n = 0;
+        while (p[n] != '\0' && p[n] != '/')
+            n++;
+        if (n != segs->len[i] || (n > 0 && memcmp(p, segs->val[i], n) != 0))
+            return false;
+        p += n;
+    }
+    return *p == '\0';
+}
+
+/* The slow path for requests with more than PATH_SEGMENTS_MAX segments. */
+static bool options_match(const zcoap_msg_t *req, const char *path)
+{
+    zcoap_opt_iter_t it;
+    zcoap_opt_t seg;
     size_t len = strlen(path);
     size_t at = 0;
     bool first = true;
@@ -21,7 +72,7 @@ bool zcoap_path_matches(const zcoap_msg_t *req, const char *path)
                 return false;
             at++;
         } else if (len == 0) {
-            return false; /* the root has no Uri-Path at all (RFC 7252 §6.4 step 8) */
+            return false;
         }
         first = false;
         const char *slash = memchr(path + at, '/', len - at);
@@ -33,6 +84,20 @@ bool zcoap_path_matches(const zcoap_msg_t *req, const char *path)
     return at == len;
 }
 
+static bool path_matches(const zcoap_msg_t *req, const path_segments_t *segs, const char *path)
+{
+    return segs->too_deep ? options_match(req, path) : segments_match(segs, path);
+}
+
+bool zcoap_path_matches(const zcoap_msg_t *req, const char *path)
+{
+    if (req == NULL || path == NULL)
+        return false;
+    path_segments_t segs;
+    segments_read(req, &segs);
+    return path_matches(req, &segs, path);
+}
+
 uint8_t zcoap_resource_dispatch(const zcoap_resource_t *table, size_t n, const zcoap_msg_t *req,
                                 const zcoap_resource_t **found)
 {
@@ -41,9 +106,11 @@ uint8_t zcoap_resource_dispatch(const zcoap_resource_t *table, size_t n, const z
         *found = NULL;
     if (table == NULL || req == NULL)
         return ZCOAP_NOT_FOUND;
+    path_segments_t segs;
+    segments_read(req, &segs);
     for (size_t i = 0; i < n; i++) {
         const zcoap_resource_t *r = &table[i];
-        if (r->path == NULL || !zcoap_path_matches(req, r->path))
+        if (r->path == NULL || !path_matches(req, &segs, r->path))
             continue;
         bool allowed = req->code < 32u && (r->methods & ZCOAP_METHOD_BIT(req->code)) != 0;
         if (found != NULL && (allowed || *found == NULL))

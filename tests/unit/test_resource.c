@@ -246,6 +246,34 @@ static void path_matches_raw_segments(void **state)
     assert_false(zcoap_path_matches(&req, "a/b"));
 }
 
+/* Paths deeper than the segments read up front are matched by walking the options (the same
+ * answers, at each depth around the limit). */
+static void path_matches_deep_paths(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g", "h",
+                                        "i", "j", "k", "l", "m", "n", "o", "p"};
+    for (size_t depth = 10; depth <= ARRAY_LEN(names); depth++) {
+        char path[64] = "";
+        for (size_t i = 0; i < depth; i++) {
+            if (i > 0)
+                strcat(path, "/");
+            strcat(path, names[i]);
+        }
+        zcoap_msg_t req = make_req_segs(names, depth);
+        assert_true(zcoap_path_matches(&req, path));
+        const zcoap_resource_t table[] = {{"a/b", GET_BIT, NULL, false, NULL},
+                                          {path, GET_BIT, NULL, false, NULL}};
+        const zcoap_resource_t *found = NULL;
+        assert_int_equal(zcoap_resource_dispatch(table, 2, &req, &found), 0);
+        assert_ptr_equal(found, &table[1]);
+        path[strlen(path) - 1] = 'z'; /* the last segment differs */
+        assert_false(zcoap_path_matches(&req, path));
+        path[strlen(path) - 2] = '\0'; /* one segment short */
+        assert_false(zcoap_path_matches(&req, path));
+    }
+}
+
 /* Other options around Uri-Path (Uri-Host 3, Observe 6, Content-Format 12, Uri-Query 15). */
 static void path_matches_among_other_options(void **state)
 {
@@ -595,6 +623,7 @@ int main(void)
         cmocka_unit_test(dispatch_empty_table),
         cmocka_unit_test(path_matches_segments),
         cmocka_unit_test(path_matches_raw_segments),
+        cmocka_unit_test(path_matches_deep_paths),
         cmocka_unit_test(path_matches_among_other_options),
         cmocka_unit_test(link_format_full_listing),
         cmocka_unit_test(link_format_root_and_hidden),
