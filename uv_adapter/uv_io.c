@@ -53,5 +53,10 @@ void zcoap__uv_arm_timer(uv_timer_t *timer, uv_timer_cb cb, const zcoap_ep_t *ep
         return;
     }
     uint64_t now = uv_now(timer->loop);
+    /* Each exchange moves the deadline a little later (a new de-duplication window); restarting
+     * costs a removal and an insertion in libuv's timer heap, O(log n) in the number of peers.
+     * A timer already due no later fires early once, finds nothing to do, and is re-armed. */
+    if (uv_is_active((const uv_handle_t *)timer) && now + uv_timer_get_due_in(timer) <= deadline)
+        return;
     (void)uv_timer_start(timer, cb, deadline <= now ? 0 : deadline - now, 0);
 }
