@@ -33,6 +33,7 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg)
     cfg->tx.max_latency_ms = ZCOAP_MAX_LATENCY_MS;
     cfg->auto_ack_ms = 500;
     cfg->busy_max_age_s = 10;
+    cfg->recv_buffer_size = 4u << 20;
 }
 
 /* ---- peers by address ------------------------------------------------------------------------ */
@@ -100,9 +101,16 @@ static void on_peer_timer(uv_timer_t *t)
 
 static zcoap_uv_peer_t *new_peer(zcoap_uv_server_t *s, const struct sockaddr_storage *a)
 {
-    if (s->free_head == 0)
+    /* Recycled slots first; then slots never used, so a large pool costs memory only as far as
+     * it is used (its pages are not touched before). */
+    bool recycled = s->free_head != 0;
+    uint32_t index;
+    if (recycled)
+        index = s->free_head - 1u;
+    else if (s->next_unused < s->cfg.max_peers)
+        index = s->next_unused;
+    else
         return NULL;
-    uint32_t index = s->free_head - 1u;
     zcoap_uv_peer_t *p = &s->peers[index];
     if (!p->timer_ready) {
         if (uv_timer_init(s->loop, &p->timer) != 0)
@@ -125,7 +133,10 @@ static zcoap_uv_peer_t *new_peer(zcoap_uv_server_t *s, const struct sockaddr_sto
     p->data = NULL;
     if (zcoap_ep_init(&p->ep, &cfg, uv_now(s->loop)) != ZCOAP_OK)
         return NULL;
-    s->free_head = p->free_next;
+    if (recycled)
+        s->free_head = p->free_next;
+    else
+        s->next_unused++;
     p->server = s;
     p->addr = *a;
     p->in_use = true;
@@ -219,26 +230,34 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer)
     return rc;
 }
 
+/* RFC 6690 §4: the listing generated from the table, filtered by the request's query. */
+static void answer_well_known(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
+{
+    zcoap_uv_server_t *s = peer->server;
+    if (req->code != ZCOAP_GET) {
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_METHOD_NOT_ALLOWED, -1, NULL, 0);
+        return;
+    }
+    ptrdiff_t n = zcoap_resource_link_format(s->cfg.resources, s->cfg.n_resources, req,
+                                             s->wellknown, sizeof(s->wellknown));
+    if (n < 0) /* larger than one message: Block2 paging comes with issue 6 */
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_INTERNAL_SERVER_ERROR, -1, NULL, 0);
+    else
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_LINK_FORMAT, s->wellknown,
+                                    (size_t)n);
+}
+
 static void on_request(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
 {
     zcoap_uv_server_t *s = peer->server;
-    if (zcoap_path_matches(req, ".well-known/core")) {
-        /* RFC 6690 §4: the listing, filtered by the request's query. */
-        if (req->code != ZCOAP_GET) {
-            (void)zcoap_uv_peer_respond(peer, ZCOAP_METHOD_NOT_ALLOWED, -1, NULL, 0);
-            return;
-        }
-        ptrdiff_t n = zcoap_resource_link_format(s->cfg.resources, s->cfg.n_resources, req,
-                                                 s->wellknown, sizeof(s->wellknown));
-        if (n < 0) /* larger than one message: Block2 paging comes with issue 6 */
-            (void)zcoap_uv_peer_respond(peer, ZCOAP_INTERNAL_SERVER_ERROR, -1, NULL, 0);
-        else
-            (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_LINK_FORMAT, s->wellknown,
-                                        (size_t)n);
-        return;
-    }
+    /* The table first (it may hold its own /.well-known/core); the listing only for a miss, so
+     * the common request pays for one walk of its options. */
     const zcoap_resource_t *res;
     uint8_t code = zcoap_resource_dispatch(s->cfg.resources, s->cfg.n_resources, req, &res);
+    if (code == ZCOAP_NOT_FOUND && zcoap_path_matches(req, ".well-known/core")) {
+        answer_well_known(peer, req);
+        return;
+    }
     if (code != 0) {
         (void)zcoap_uv_peer_respond(peer, code, -1, NULL, 0); /* 4.04 or 4.05 */
         return;
@@ -298,17 +317,6 @@ static void answer_busy(zcoap_uv_server_t *s, const struct sockaddr_storage *fro
     uint8_t mid[2] = {0, 0};
     if (zcoap_msg_parse(&req, dgram, len) != ZCOAP_OK)
         return;
-    if (req.type == ZCOAP_TYPE_CON && req.code == ZCOAP_CODE_EMPTY) {
-        /* A ping needs no state: its RST goes out even now (RFC 7252 §4.3). */
-        ptrdiff_t n = zcoap_build_empty(out, sizeof(out), ZCOAP_TYPE_RST, req.mid);
-        if (n > 0)
-            send_to(s, from, out, (size_t)n);
-        s->stats.pool_full++;
-        return;
-    }
-    if (!zcoap_code_is_request(req.code) ||
-        (req.type != ZCOAP_TYPE_CON && req.type != ZCOAP_TYPE_NON))
-        return;
     (void)zcoap_uv_random(NULL, mid, sizeof(mid));
     (void)zcoap_builder_init_response(&b, out, sizeof(out), &req, ZCOAP_SERVICE_UNAVAILABLE,
                                       (uint16_t)((mid[0] << 8) | mid[1]));
@@ -317,6 +325,31 @@ static void answer_busy(zcoap_uv_server_t *s, const struct sockaddr_storage *fro
     if (n > 0)
         send_to(s, from, out, (size_t)n);
     s->stats.pool_full++;
+}
+
+/* Only a request (CON or NON, version 1) opens an exchange that needs a peer. */
+static bool opens_exchange(const uint8_t *d, size_t len)
+{
+    uint8_t type = (uint8_t)((d[0] >> 4) & 0x03u);
+    return len >= 4 && (d[0] >> 6) == 1u && (type == ZCOAP_TYPE_CON || type == ZCOAP_TYPE_NON) &&
+           d[1] != ZCOAP_CODE_EMPTY && (d[1] >> 5) == 0u;
+}
+
+/* Anything else from an address without a peer needs no state: a ping, or a CON we have no
+ * context for, gets RST (RFC 7252 §4.2, §4.3); ACK and RST match nothing and are ignored; a NON
+ * non-request may be ignored (§4.3), and is, which gives a spoofing peer nothing to amplify;
+ * other versions and runts are ignored (§3). */
+static void answer_stateless(zcoap_uv_server_t *s, const struct sockaddr_storage *from,
+                             const uint8_t *d, size_t len)
+{
+    s->stats.stateless++;
+    if (len < 4 || (d[0] >> 6) != 1u || ((d[0] >> 4) & 0x03u) != ZCOAP_TYPE_CON)
+        return;
+    uint8_t rst[4];
+    ptrdiff_t n =
+        zcoap_build_empty(rst, sizeof(rst), ZCOAP_TYPE_RST, (uint16_t)((d[2] << 8) | d[3]));
+    if (n > 0)
+        send_to(s, from, rst, (size_t)n);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -359,11 +392,17 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     memset(&from, 0, sizeof(from));
     memcpy(&from, addr,
            addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    const uint8_t *d = (const uint8_t *)buf->base;
     zcoap_uv_peer_t *peer = find_peer(s, &from);
-    if (peer == NULL)
-        peer = new_peer(s, &from);
     if (peer == NULL) {
-        answer_busy(s, &from, (const uint8_t *)buf->base, (size_t)nread);
+        if (!opens_exchange(d, (size_t)nread)) {
+            answer_stateless(s, &from, d, (size_t)nread);
+            return;
+        }
+        peer = new_peer(s, &from);
+    }
+    if (peer == NULL) {
+        answer_busy(s, &from, d, (size_t)nread);
         return;
     }
     (void)zcoap_ep_receive(&peer->ep, (const uint8_t *)buf->base, (size_t)nread, uv_now(s->loop));
@@ -416,6 +455,32 @@ static int bind_reuse_port(uv_udp_t *udp, const struct sockaddr *addr)
 #endif
 }
 
+/* The receive buffer asked for: SO_RCVBUF (capped by net.core.rmem_max), else SO_RCVBUFFORCE
+ * when allowed. Failing both is not an error: the system's size stays, as with 0. */
+static void set_recv_buffer(zcoap_uv_server_t *s)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)&s->udp, &fd) != 0)
+        return;
+    size_t want = s->cfg.recv_buffer_size > (size_t)INT32_MAX / 2 ? (size_t)INT32_MAX / 2
+                                                                  : s->cfg.recv_buffer_size;
+    if (want > 0) {
+        int size = (int)want;
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+#ifdef SO_RCVBUFFORCE
+        int got = 0;
+        socklen_t got_len = sizeof(got);
+        /* Linux reports twice what was set (its bookkeeping overhead). */
+        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &got_len) == 0 && (size_t)got / 2 < want)
+            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+#endif
+    }
+    int got = 0;
+    socklen_t got_len = sizeof(got);
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &got_len) == 0 && got > 0)
+        s->stats.recv_buffer_size = (size_t)got;
+}
+
 int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
                           const zcoap_uv_server_config_t *cfg)
 {
@@ -447,14 +512,15 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
         free(s->buckets);
         return ZCOAP_ENOSPC;
     }
-    for (size_t i = 0; i < cfg->max_peers; i++)
-        s->peers[i].free_next = i + 1u < cfg->max_peers ? (uint32_t)(i + 2u) : 0u;
-    s->free_head = 1;
+    s->free_head = 0; /* nothing recycled yet; new_peer() takes slots from next_unused */
+    s->next_unused = 0;
     int rc = uv_udp_init(loop, &s->udp);
     if (rc == 0) {
         s->udp.data = s;
         s->open_handles = 1;
         rc = cfg->reuse_port ? bind_reuse_port(&s->udp, addr) : uv_udp_bind(&s->udp, addr, 0);
+        if (rc == 0)
+            set_recv_buffer(s);
         if (rc == 0)
             rc = uv_udp_recv_start(&s->udp, on_alloc, on_recv);
         if (rc != 0)

@@ -299,6 +299,14 @@ typedef struct zcoap_uv_server_config {
      * where the headers lack SO_REUSEPORT.
      */
     bool reuse_port;
+    /**
+     * Receive buffer of the socket in bytes (SO_RCVBUF), so that a burst of datagrams from many
+     * peers at once waits in the kernel instead of being dropped (default 4 MiB; 0 keeps the
+     * system's). Linux caps it at net.core.rmem_max (often 208 KiB) unless the process may use
+     * SO_RCVBUFFORCE (CAP_NET_ADMIN), which is tried next; zcoap_uv_server_stats() reports the
+     * size in effect. A smaller buffer only costs retransmissions.
+     */
+    size_t recv_buffer_size;
 } zcoap_uv_server_config_t;
 
 /** Counters of a server. */
@@ -308,6 +316,12 @@ typedef struct zcoap_uv_server_stats {
     uint64_t peers_created, peers_recycled;
     uint64_t pool_full; /**< requests answered 5.03 because no peer slot was free */
     size_t peers_in_use;
+    /** messages from addresses without a peer that open no exchange, answered without taking a
+     *  peer: a ping or another Confirmable non-request gets RST (RFC 7252 §4.2, §4.3); ACK,
+     *  RST and NON non-requests are dropped (counted here too) */
+    uint64_t stateless;
+    /** the socket's receive buffer in effect, in bytes (as the kernel reports it) */
+    size_t recv_buffer_size;
 
     /** datagrams received that the datagram hook dropped (not in datagrams_in): they reach no
      *  peer, and create none */
@@ -346,7 +360,8 @@ struct zcoap_uv_server {
     uint8_t *shared_req; /* peers of a server send no requests: one small shared buffer */
     uint32_t *buckets;
     size_t n_buckets;
-    uint32_t free_head; /* index + 1 */
+    uint32_t free_head;   /* index + 1 */
+    uint32_t next_unused; /* slots from here on were never used: untouched memory */
     size_t open_handles;
     bool closing;
     zcoap_uv_server_close_cb on_close;

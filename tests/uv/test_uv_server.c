@@ -107,7 +107,8 @@ struct fixture {
     uint32_t answer_delay_ms;
     int answers_sent;
     int answer_rc;
-    int handler_rc; /* result of zcoap_uv_peer_ack() in the handler */
+    int handler_rc;    /* result of zcoap_uv_peer_ack() in the handler */
+    size_t resp_slots; /* 0: the server's default */
 
     /* The raw peer. */
     uv_udp_t raw;
@@ -116,6 +117,7 @@ struct fixture {
     struct raw_datagram raw_rx[RAW_MAX_RX];
     size_t raw_rx_count;
     size_t wait_raw_rx;
+    int want_mid; /* run_until(raw_has_wanted_mid) waits for a datagram with this MID */
 
     /* Adapter clients. */
     test_client_t *clients;
@@ -316,6 +318,9 @@ static void start_server_full(fixture_t *f, size_t max_peers, uint32_t max_laten
     cfg.tx.max_retransmit = 1;
     cfg.tx.max_latency_ms = max_latency_ms;
     cfg.busy_max_age_s = BUSY_MAX_AGE_S;
+    if (f->resp_slots != 0) {
+        cfg.resp_slots = f->resp_slots;
+    }
     struct sockaddr_storage bind_addr;
     memset(&bind_addr, 0, sizeof bind_addr);
     if (f->family == AF_INET6) {
@@ -533,6 +538,23 @@ static void raw_send(fixture_t *f, const uint8_t *p, size_t n)
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
     assert_int_equal(uv_udp_try_send(&f->raw, &b, 1, (const struct sockaddr *)&f->server_addr),
                      (int)n);
+}
+
+/* The raw peer's received datagram with MID f->want_mid, or NULL. */
+static const struct raw_datagram *raw_find_mid(const fixture_t *f, int mid)
+{
+    for (size_t i = 0; i < f->raw_rx_count; i++) {
+        const struct raw_datagram *d = &f->raw_rx[i];
+        if (d->len >= 4 && ((d->data[2] << 8) | d->data[3]) == mid) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static bool raw_has_wanted_mid(const fixture_t *f)
+{
+    return raw_find_mid(f, f->want_mid) != NULL;
 }
 
 /* A CON GET /hello with MID @p mid and a 4-byte token, plus an option when @p extra_opt != 0. */
@@ -996,6 +1018,142 @@ static void test_ping_when_pool_full(void **state)
     assert_int_equal(f->raw_rx[0].data[3], 0x35);
 }
 
+/* Only requests take a peer. Anything else from an address without one is answered, or not,
+ * without state: a ping and a CON response get RST; ACK, RST and a NON response nothing. */
+static void test_stateless_answers_take_no_peer(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, 4);
+    open_raw_peer(f);
+    const uint8_t ack[4] = {0x60, 0x00, 0x71, 0x01};
+    const uint8_t rst[4] = {0x70, 0x00, 0x71, 0x02};
+    const uint8_t non_response[5] = {0x51, 0x45, 0x71, 0x03, 0x0A};
+    const uint8_t other_version[4] = {0x80, 0x01, 0x71, 0x04};
+    const uint8_t con_response[5] = {0x41, 0x45, 0x71, 0x05, 0x0B};
+    const uint8_t ping[4] = {0x40, 0x00, 0x71, 0x06};
+    raw_send(f, ack, sizeof ack);
+    raw_send(f, rst, sizeof rst);
+    raw_send(f, non_response, sizeof non_response);
+    raw_send(f, other_version, sizeof other_version);
+    raw_send(f, con_response, sizeof con_response);
+    raw_send(f, ping, sizeof ping);
+    run_until_raw_rx(f, 2); /* loopback keeps the order: the silent ones came first */
+    assert_int_equal(f->raw_rx_count, 2);
+    const uint8_t rst_con_response[4] = {0x70, 0x00, 0x71, 0x05};
+    const uint8_t rst_ping[4] = {0x70, 0x00, 0x71, 0x06};
+    assert_int_equal(f->raw_rx[0].len, 4);
+    assert_memory_equal(f->raw_rx[0].data, rst_con_response, 4);
+    assert_int_equal(f->raw_rx[1].len, 4);
+    assert_memory_equal(f->raw_rx[1].data, rst_ping, 4);
+    assert_int_equal(server_stats(f)->stateless, 6);
+    assert_int_equal(server_stats(f)->peers_created, 0);
+    assert_int_equal(server_stats(f)->peers_in_use, 0);
+    /* A request does take one. */
+    uint8_t req[64];
+    raw_send(f, req, build_get_hello(req, sizeof req, 0x7107, 0));
+    run_until_raw_rx(f, 3);
+    assert_int_equal(server_stats(f)->peers_created, 1);
+    assert_int_equal(f->hello_calls, 1);
+}
+
+/* RFC 7252 §4.7: the peer took our separate CON response but its ACK was lost, and its next
+ * request comes while we still retransmit. With two response slots per peer it is served at
+ * once; with one (the default) the slot is taken and the request gets 5.03 Max-Age 2. */
+static void next_request_during_separate_con(fixture_t *f, size_t resp_slots)
+{
+    f->resp_slots = resp_slots;
+    f->answer_delay_ms = 1; /* answer right after the empty ACK */
+    start_server_full(f, 4, SLOW_MAX_LATENCY_MS);
+    open_raw_peer(f);
+    static const uint8_t token[2] = {0x0C, 0x0D};
+    uint8_t req[64];
+    zcoap_builder_t b;
+    assert_int_equal(
+        zcoap_builder_init(&b, req, sizeof req, ZCOAP_TYPE_CON, ZCOAP_GET, 0x6201, token, 2), 0);
+    assert_int_equal(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "separate"), 0);
+    ptrdiff_t n = zcoap_builder_finish(&b);
+    assert_true(n > 0);
+    raw_send(f, req, (size_t)n);
+    run_until_raw_rx(f, 2); /* the empty ACK, then the CON response */
+    zcoap_msg_t resp;
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[1].data, f->raw_rx[1].len), 0);
+    assert_int_equal(resp.type, ZCOAP_TYPE_CON);
+    assert_int_equal(resp.code, ZCOAP_CONTENT);
+    /* Our ACK of it is "lost": the next request comes at once. */
+    uint8_t hello[64];
+    raw_send(f, hello, build_get_hello(hello, sizeof hello, 0x6202, 0));
+    f->want_mid = 0x6202;
+    assert_true(run_until(f, raw_has_wanted_mid));
+    const struct raw_datagram *d = raw_find_mid(f, 0x6202);
+    zcoap_msg_t answer;
+    assert_int_equal(zcoap_msg_parse(&answer, d->data, d->len), 0);
+    assert_int_equal(answer.type, ZCOAP_TYPE_ACK);
+    if (resp_slots >= 2) {
+        assert_int_equal(answer.code, ZCOAP_CONTENT);
+        assert_int_equal(answer.payload_len, sizeof HELLO - 1u);
+        assert_int_equal(f->hello_calls, 1);
+    } else {
+        assert_int_equal(answer.code, ZCOAP_SERVICE_UNAVAILABLE);
+        uint32_t max_age = 0;
+        assert_int_equal(zcoap_msg_get_uint(&answer, ZCOAP_OPT_MAX_AGE, &max_age), 0);
+        assert_int_equal(max_age, 2);
+        assert_int_equal(f->hello_calls, 0);
+    }
+    /* The CON response is still retransmitted until acknowledged. */
+    f->want_mid = resp.mid;
+    size_t copies = 0;
+    for (size_t i = 0; i < f->raw_rx_count; i++) {
+        copies += f->raw_rx[i].len == f->raw_rx[1].len &&
+                  memcmp(f->raw_rx[i].data, f->raw_rx[1].data, f->raw_rx[1].len) == 0;
+    }
+    if (copies < 2) {
+        size_t seen = f->raw_rx_count;
+        run_until_raw_rx(f, seen + 1);
+        assert_memory_equal(f->raw_rx[seen].data, f->raw_rx[1].data, f->raw_rx[1].len);
+    }
+}
+
+static void test_next_request_during_separate_con_two_slots(void **state)
+{
+    next_request_during_separate_con(*state, 2);
+}
+
+static void test_next_request_during_separate_con_one_slot(void **state)
+{
+    next_request_during_separate_con(*state, 1);
+}
+
+/* The socket's receive buffer: the default asks for 4 MiB (what the kernel grants depends on
+ * net.core.rmem_max and privileges); a size under the usual cap is granted (Linux reports it
+ * doubled); 0 leaves the system's. The size in effect is in the stats. */
+static void test_receive_buffer_size(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, 4);
+    assert_true(server_stats(f)->recv_buffer_size > 0);
+    const size_t sizes[] = {64 * 1024, 0};
+    for (size_t i = 0; i < 2; i++) {
+        zcoap_uv_server_t other;
+        zcoap_uv_server_config_t cfg;
+        zcoap_uv_server_config_default(&cfg);
+        assert_int_equal(cfg.recv_buffer_size, 4u << 20);
+        cfg.recv_buffer_size = sizes[i];
+        memset(&other, 0, sizeof other);
+        struct sockaddr_in any;
+        assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &any), 0);
+        assert_int_equal(
+            zcoap_uv_server_start(&f->loop, &other, (const struct sockaddr *)&any, &cfg), 0);
+        size_t got = zcoap_uv_server_stats(&other)->recv_buffer_size;
+        if (sizes[i] != 0) {
+            assert_true(got >= sizes[i]);
+        } else {
+            assert_true(got > 0);
+        }
+        zcoap_uv_server_close(&other, NULL);
+        (void)uv_run(&f->loop, UV_RUN_NOWAIT);
+    }
+}
+
 /* A second server on an address in use fails with EADDRINUSE. Its handle is still closing when
  * start returns: the loop must run before @c second goes away. */
 static void test_address_in_use(void **state)
@@ -1177,6 +1335,10 @@ int main(void)
         IPV4(test_close_from_handler),
         BOTH(test_ping),
         IPV4(test_ping_when_pool_full),
+        BOTH(test_stateless_answers_take_no_peer),
+        IPV4(test_next_request_during_separate_con_two_slots),
+        IPV4(test_next_request_during_separate_con_one_slot),
+        IPV4(test_receive_buffer_size),
         IPV4(test_address_in_use),
         IPV4(test_scale),
     };
