@@ -11,12 +11,12 @@
  * (4.04). Every deadline of every endpoint is a uv timer; every datagram is read when the loop
  * says the socket is readable.
  *
- * Client 1 talks through a "link", a small relay on the same loop that prints every datagram it
- * carries in zcoap's one-line format (">>" to the server, "<<" back); its event callback prints
- * what its endpoint reports. With -l PERCENT every client talks through a link of its own, which
- * drops that share of the datagrams in both directions (seeded with -s; printed "[dropped]"), so
- * retransmission (§4.2) and de-duplication (§4.5) show. The links use nothing but libuv and the
- * adapter's public API; the server sees one peer per link.
+ * Client 1's datagram hook (zcoap_uv_client_set_hook()) prints every datagram it sends or
+ * receives in zcoap's one-line format (">>" to the server, "<<" back); its event callback prints
+ * what its endpoint reports. With -l PERCENT the hook of every client drops that share of its
+ * datagrams in both directions, each client by a generator of its own seeded with -s (printed
+ * "[dropped]"): an outgoing one is not sent, an incoming one never reaches the endpoint, as if
+ * the network had lost them, so retransmission (§4.2) and de-duplication (§4.5) show.
  *
  * Exit status 0 when every exchange of every client got the expected answer, 1 otherwise.
  */
@@ -165,13 +165,11 @@ enum { STEPS = sizeof(script) / sizeof(script[0]) };
 
 /* ---- the program's state --------------------------------------------------------------------- */
 
-struct link;
-
 struct client {
     zcoap_uv_client_t uv;
     zcoap_ep_storage_t storage; /* the endpoint's buffers */
     struct demo *demo;
-    struct link *link; /* NULL: straight to the server */
+    uint64_t loss_state; /* its hook's generator, with -l */
     size_t index;
     size_t step;
     bool empty_ack_seen;
@@ -180,37 +178,25 @@ struct client {
     size_t echo_len;
 };
 
-/* A relay between one client and the server: the client connects to @c front, @c back is
- * connected to the server, so the server sees one peer per link. */
-struct link {
-    struct demo *demo;
-    uv_udp_t front, back;
-    struct sockaddr_storage client_addr; /* learnt from the client's first datagram */
-    bool client_known;
-    bool verbose; /* print every datagram */
-};
-
 struct demo {
     uv_loop_t loop;
     zcoap_uv_server_t server;
     struct sockaddr_storage server_addr;
     char uri_base[80]; /* "coap://127.0.0.1" or "coap://[::1]" */
     struct client *clients;
-    struct link *links;
-    size_t n_clients, n_links;
+    size_t n_clients;
     unsigned loss_percent;
-    uint64_t loss_state;
+    uint64_t seed;
     uint32_t ack_timeout_ms;
     uint64_t start_ms;         /* uv_now() when the clients started */
     uint64_t start_ns, end_ns; /* uv_hrtime() */
     size_t done, answered;     /* exchanges over, exchanges with the expected answer */
     size_t clients_done;
     size_t failures_printed;
-    uint64_t link_datagrams, link_dropped;
+    uint64_t hook_datagrams, hook_dropped; /* seen and dropped by the clients' hooks */
     struct pending *pending;
     uv_timer_t progress;
     bool finished;
-    uint8_t link_rx[ZCOAP_UV_CLIENT_RX_SIZE]; /* one loop, one read at a time: one buffer */
 };
 
 static struct pending **pending_list(zcoap_uv_server_t *s)
@@ -235,7 +221,7 @@ static void print_datagram(const struct demo *d, const char *direction, const ui
     printf("%6llu ms  %s %s%s\n", elapsed_ms(d), direction, dropped ? "[dropped] " : "", line);
 }
 
-/* ---- the link: a relay that prints and, with -l, loses datagrams ----------------------------- */
+/* ---- the datagram hook: prints client 1's datagrams and, with -l, loses some ----------------- */
 
 /* splitmix64: a seeded generator, so a lossy run can be repeated. */
 static uint64_t next_random(uint64_t *state)
@@ -246,102 +232,21 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static bool lose_one(struct demo *d)
+/* Called by the adapter for every datagram the client sends (before it is sent) or receives
+ * (before its endpoint sees it); returning false loses it. */
+static bool on_datagram(void *ctx, zcoap_uv_datagram_dir_t dir, const struct sockaddr *peer,
+                        const uint8_t *data, size_t len)
 {
-    d->link_datagrams++;
-    if (d->loss_percent == 0 || next_random(&d->loss_state) % 100u >= d->loss_percent)
-        return false;
-    d->link_dropped++;
-    return true;
-}
-
-static void on_link_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct link *l = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)l->demo->link_rx, sizeof(l->demo->link_rx));
-}
-
-static void relay(struct link *l, uv_udp_t *to_socket, const struct sockaddr *to,
-                  const char *direction, const uv_buf_t *buf, ssize_t nread)
-{
-    bool dropped = lose_one(l->demo);
-    if (l->verbose)
-        print_datagram(l->demo, direction, (const uint8_t *)buf->base, (size_t)nread, dropped);
+    struct client *c = ctx;
+    struct demo *d = c->demo;
+    (void)peer; /* always the server */
+    bool dropped = d->loss_percent > 0 && next_random(&c->loss_state) % 100u < d->loss_percent;
+    d->hook_datagrams++;
     if (dropped)
-        return;
-    uv_buf_t out = uv_buf_init(buf->base, (unsigned int)nread);
-    (void)uv_udp_try_send(to_socket, &out, 1, to); /* a failure is one more lost datagram */
-}
-
-static void on_link_from_client(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                                const struct sockaddr *addr, unsigned flags)
-{
-    struct link *l = h->data;
-    if (nread <= 0 || addr == NULL || (flags & UV_UDP_PARTIAL) != 0)
-        return;
-    if (!l->client_known) {
-        memcpy(&l->client_addr, addr,
-               addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in));
-        l->client_known = true;
-    }
-    relay(l, &l->back, NULL, ">>", buf, nread);
-}
-
-static void on_link_from_server(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                                const struct sockaddr *addr, unsigned flags)
-{
-    struct link *l = h->data;
-    (void)addr; /* connected to the server */
-    if (nread <= 0 || (flags & UV_UDP_PARTIAL) != 0 || !l->client_known)
-        return;
-    relay(l, &l->front, (const struct sockaddr *)&l->client_addr, "<<", buf, nread);
-}
-
-/* Open the link's two sockets; @p front_addr receives the address the client must connect to. */
-static int link_open(struct demo *d, struct link *l, bool verbose,
-                     struct sockaddr_storage *front_addr)
-{
-    l->verbose = verbose;
-    int rc = uv_udp_init(&d->loop, &l->front);
-    if (rc != 0)
-        return rc;
-    l->front.data = l;
-    rc = uv_udp_init(&d->loop, &l->back);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&l->front, NULL);
-        return rc;
-    }
-    l->back.data = l;
-    l->demo = d; /* from now on link_close() closes both sockets */
-    /* The front listens where the server does, on a port of its own. */
-    struct sockaddr_storage bind_addr = d->server_addr;
-    if (bind_addr.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&bind_addr)->sin6_port = 0;
-    else
-        ((struct sockaddr_in *)&bind_addr)->sin_port = 0;
-    int len = (int)sizeof(*front_addr);
-    rc = uv_udp_bind(&l->front, (const struct sockaddr *)&bind_addr, 0);
-    if (rc == 0)
-        rc = uv_udp_getsockname(&l->front, (struct sockaddr *)front_addr, &len);
-    if (rc == 0)
-        rc = uv_udp_connect(&l->back, (const struct sockaddr *)&d->server_addr);
-    if (rc == 0)
-        rc = uv_udp_recv_start(&l->front, on_link_alloc, on_link_from_client);
-    if (rc == 0)
-        rc = uv_udp_recv_start(&l->back, on_link_alloc, on_link_from_server);
-    return rc; /* on failure the caller closes both sockets with the rest */
-}
-
-static void link_close(struct link *l)
-{
-    if (l->demo == NULL)
-        return; /* never opened */
-    if (!uv_is_closing((uv_handle_t *)&l->front))
-        uv_close((uv_handle_t *)&l->front, NULL);
-    if (!uv_is_closing((uv_handle_t *)&l->back))
-        uv_close((uv_handle_t *)&l->back, NULL);
+        d->hook_dropped++;
+    if (c->verbose)
+        print_datagram(d, dir == ZCOAP_UV_DATAGRAM_OUT ? ">>" : "<<", data, len, dropped);
+    return !dropped;
 }
 
 /* ---- the clients ----------------------------------------------------------------------------- */
@@ -355,8 +260,6 @@ static void finish(struct demo *d)
     d->end_ns = uv_hrtime();
     for (size_t i = 0; i < d->n_clients; i++)
         zcoap_uv_client_close(&d->clients[i].uv, NULL); /* also from its own callback */
-    for (size_t i = 0; i < d->n_links; i++)
-        link_close(&d->links[i]);
     while (d->pending != NULL) { /* separate answers not given yet die with the server */
         struct pending *p = d->pending;
         unlink_pending(&d->pending, p);
@@ -448,7 +351,7 @@ static bool check_response(const struct client *c, const zcoap_msg_t *msg, char 
     }
     case EXPECT_SEPARATE:
         /* RFC 7252 §5.2.2: empty ACK first, then the answer in a CON message of its own. When
-         * links lose datagrams the empty ACK may be lost and the CON response arrive alone. */
+         * hooks lose datagrams the empty ACK may be lost and the CON response arrive alone. */
         if (msg->type != ZCOAP_TYPE_CON || (!c->empty_ack_seen && c->demo->loss_percent == 0))
             return false;
         snprintf(detail + n, cap - (size_t)n, ", separate (CON)%s",
@@ -514,13 +417,12 @@ static int client_start(struct demo *d, size_t i)
     int rc = zcoap_uv_client_init(&d->loop, &c->uv, &cfg, on_client_event);
     if (rc != 0)
         return rc;
-    struct sockaddr_storage to = d->server_addr;
-    if (c->link != NULL) {
-        rc = link_open(d, c->link, c->verbose, &to);
-        if (rc != 0)
-            return rc;
+    if (c->verbose || d->loss_percent > 0) {
+        /* A generator per client: client 1 loses the same datagrams whatever -n is. */
+        c->loss_state = d->seed ^ ((uint64_t)i << 32);
+        zcoap_uv_client_set_hook(&c->uv, on_datagram, c); /* before connecting: sees everything */
     }
-    rc = zcoap_uv_client_connect(&c->uv, (const struct sockaddr *)&to);
+    rc = zcoap_uv_client_connect(&c->uv, (const struct sockaddr *)&d->server_addr);
     if (rc == 0)
         start_step(c);
     return rc;
@@ -538,19 +440,20 @@ static void on_progress(uv_timer_t *t)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: loop_demo [-n CLIENTS] [-A ADDRESS] [-p PORT] [-l PERCENT] [-s SEED]\n"
-            "                 [-a ACK_TIMEOUT_MS]\n"
-            "Runs a zcoap server and CLIENTS zcoap clients (default 100) on one libuv loop.\n"
-            "Each client: ping, GET /.well-known/core, GET /hello, POST /echo (its own payload\n"
-            "back), GET /separate (empty ACK, then a CON response), GET /missing (4.04).\n"
-            "Client 1's datagrams and events are printed, then a summary of all clients.\n"
-            "  -A, -p  the server's address and port (default 127.0.0.1, 0: a free port)\n"
-            "  -l      every client talks through a relay that drops PERCENT of the datagrams\n"
-            "          both ways (default 0), chosen by a generator seeded with SEED (default 1);\n"
-            "          with -n 1 a seed drops the same datagrams every run\n"
-            "  -a      ACK_TIMEOUT of every endpoint in ms (default 2000, RFC 7252 §4.8)\n"
-            "Exit status 0 when every exchange got the expected answer, 1 otherwise.\n");
+    fprintf(
+        out,
+        "usage: loop_demo [-n CLIENTS] [-A ADDRESS] [-p PORT] [-l PERCENT] [-s SEED]\n"
+        "                 [-a ACK_TIMEOUT_MS]\n"
+        "Runs a zcoap server and CLIENTS zcoap clients (default 100) on one libuv loop.\n"
+        "Each client: ping, GET /.well-known/core, GET /hello, POST /echo (its own payload\n"
+        "back), GET /separate (empty ACK, then a CON response), GET /missing (4.04).\n"
+        "Client 1's datagrams and events are printed, then a summary of all clients.\n"
+        "  -A, -p  the server's address and port (default 127.0.0.1, 0: a free port)\n"
+        "  -l      every client's datagram hook drops PERCENT of its datagrams both ways\n"
+        "          (default 0), chosen by a generator of its own seeded from SEED (default 1);\n"
+        "          a seed drops the same datagrams of client 1 every run\n"
+        "  -a      ACK_TIMEOUT of every endpoint in ms (default 2000, RFC 7252 §4.8)\n"
+        "Exit status 0 when every exchange got the expected answer, 1 otherwise.\n");
 }
 
 /* A decimal number in [min, max], or -1. */
@@ -561,8 +464,7 @@ static long parse_number(const char *s, long min, long max)
     return (*s != '\0' && *end == '\0' && v >= min && v <= max) ? v : -1;
 }
 
-static int parse_args(int argc, char **argv, struct demo *d, const char **address, long *port,
-                      uint64_t *seed)
+static int parse_args(int argc, char **argv, struct demo *d, const char **address, long *port)
 {
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -593,7 +495,7 @@ static int parse_args(int argc, char **argv, struct demo *d, const char **addres
             break;
         case 's':
             v = parse_number(arg, 0, 0x7FFFFFFF);
-            *seed = (uint64_t)v;
+            d->seed = (uint64_t)v;
             break;
         case 'a':
             v = parse_number(arg, 10, 60000);
@@ -674,37 +576,31 @@ static void print_summary(struct demo *d)
            out, in, ss->datagrams_in, ss->datagrams_out, ss->peers_in_use, ss->peers_created,
            ss->peers_recycled);
     if (d->loss_percent > 0)
-        printf("links: %" PRIu64 " of %" PRIu64 " datagrams dropped (-l %u)\n", d->link_dropped,
-               d->link_datagrams, d->loss_percent);
+        printf("hooks: %" PRIu64 " of %" PRIu64 " datagrams dropped (-l %u)\n", d->hook_dropped,
+               d->hook_datagrams, d->loss_percent);
 }
 
 int main(int argc, char **argv)
 {
-    static struct demo demo; /* large (one receive buffer): not on the stack */
+    static struct demo demo; /* zeroed, and no large object on the stack */
     struct demo *d = &demo;
     const char *address = "127.0.0.1";
     long port = 0;
-    uint64_t seed = 1;
+    d->seed = 1;
     d->n_clients = 100;
     d->ack_timeout_ms = ZCOAP_ACK_TIMEOUT_MS;
-    int rc = parse_args(argc, argv, d, &address, &port, &seed);
+    int rc = parse_args(argc, argv, d, &address, &port);
     if (rc >= 0)
         return rc;
-    d->loss_state = seed;
-    d->n_links = d->loss_percent > 0 ? d->n_clients : 1; /* client 1 always: it is printed */
     d->clients = calloc(d->n_clients, sizeof(*d->clients));
-    d->links = calloc(d->n_links, sizeof(*d->links));
-    if (d->clients == NULL || d->links == NULL || uv_loop_init(&d->loop) != 0) {
+    if (d->clients == NULL || uv_loop_init(&d->loop) != 0) {
         fprintf(stderr, "loop_demo: out of memory\n");
         free(d->clients);
-        free(d->links);
         return 1;
     }
-    for (size_t i = 0; i < d->n_links; i++)
-        d->clients[i].link = &d->links[i];
     bool ok = start_server(d, address, port) == 0;
     if (ok) {
-        printf("client 1: every datagram on its link (>> to the server, << back) and every "
+        printf("client 1: every datagram its hook sees (>> to the server, << back) and every "
                "event of its endpoint:\n");
         uv_update_time(&d->loop);
         d->start_ms = uv_now(&d->loop);
@@ -732,7 +628,6 @@ int main(int argc, char **argv)
         ok = false;
     }
     free(d->clients);
-    free(d->links);
     printf("loop_demo: %s\n", ok ? "PASS, every exchange got the expected answer" : "FAIL");
     return ok ? 0 : 1;
 }
