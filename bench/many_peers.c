@@ -4,8 +4,9 @@
  *
  *     zcoap_many_peers --server ADDR:PORT --peers P [--pid SERVER_PID] [--path hello] ...
  *
- * Phase 2 at P=0: one client socket keeps W CON GETs outstanding for --seconds, --reps times (a
- *   fresh socket each time): median req/s, latency percentiles, server CPU per request.
+ * Phase 2 at P=0: one client socket (or --clients C, each its own peer) keeps W CON GETs
+ *   outstanding for --seconds, --reps times (fresh sockets each time): median req/s, latency
+ *   percentiles, server CPU per request.
  * Phase 1: P more client sockets, each bound to its own (source address, port) on 127/8, send one
  *   CON GET each; the server creates one peer per source and keeps it for its de-duplication
  *   window (EXCHANGE_LIFETIME, 247 s: RFC 7252 §4.8.2). Requests go out at a bounded window of
@@ -47,7 +48,8 @@ typedef struct options {
     long server_pid;       /* 0: no server probes */
     size_t peers;          /* P */
     const char *path;      /* Uri-Path of every request ("" for /) */
-    unsigned window;       /* W of phase 2 */
+    unsigned window;       /* W of phase 2, per client socket */
+    unsigned clients;      /* client sockets of phase 2 */
     double seconds;        /* length of each phase 2 */
     unsigned setup_window; /* outstanding requests in phase 1 */
     unsigned retries;      /* retransmissions per request in phase 1 */
@@ -71,7 +73,8 @@ static void usage(FILE *out)
             "usage: zcoap_many_peers --server ADDR:PORT --peers P [options]\n"
             "  --pid PID          server process to probe (VmRSS, VmHWM, CPU, socket drops)\n"
             "  --path PATH        Uri-Path of the requests (default hello; \"\" for /)\n"
-            "  --window W         outstanding requests of the single client (default 16)\n"
+            "  --window W         outstanding requests of each throughput client (default 16)\n"
+            "  --clients C        throughput client sockets, each a peer of its own (default 1)\n"
             "  --seconds S        length of each throughput run (default 2)\n"
             "  --reps R           throughput runs per phase; the median counts (default 3)\n"
             "  --settle S         pause after creating the peers (default 1)\n"
@@ -108,6 +111,7 @@ static int parse_options(int argc, char **argv, options_t *o)
     memset(o, 0, sizeof(*o));
     o->path = "hello";
     o->window = 16;
+    o->clients = 1;
     o->seconds = 2.0;
     o->reps = 3;
     o->settle_s = 1.0;
@@ -147,6 +151,8 @@ static int parse_options(int argc, char **argv, options_t *o)
             o->path = v;
         } else if (strcmp(a, "--window") == 0) {
             o->window = (unsigned)strtoul(v, NULL, 10);
+        } else if (strcmp(a, "--clients") == 0) {
+            o->clients = (unsigned)strtoul(v, NULL, 10);
         } else if (strcmp(a, "--seconds") == 0) {
             o->seconds = strtod(v, NULL);
         } else if (strcmp(a, "--reps") == 0) {
@@ -189,9 +195,10 @@ static int parse_options(int argc, char **argv, options_t *o)
             return -1;
         }
     }
-    if (!have_server || o->window == 0 || o->window > 255 || o->setup_window == 0 ||
-        o->seconds <= 0 || o->seconds > 60 || o->timeout_ms == 0 || o->retries > 16 ||
-        o->peers > 1000000 || o->reps == 0 || o->reps > 20 || o->settle_s < 0 || o->settle_s > 30) {
+    if (!have_server || o->window == 0 || o->window > 255 || o->clients == 0 || o->clients > 1024 ||
+        o->setup_window == 0 || o->seconds <= 0 || o->seconds > 60 || o->timeout_ms == 0 ||
+        o->retries > 16 || o->peers > 1000000 || o->reps == 0 || o->reps > 20 || o->settle_s < 0 ||
+        o->settle_s > 30) {
         usage(stderr);
         return -1;
     }
@@ -565,8 +572,7 @@ out:
     return rc;
 }
 
-/* ---- phase 2: one client at a fixed window ----------------------------------------------------
- */
+/* ---- phase 2: client sockets at a fixed window each ------------------------------------------ */
 
 /* Latencies of every answered request of one phase, pooled over its runs. */
 typedef struct latencies {
@@ -602,6 +608,14 @@ typedef struct window_slot {
     bool busy;
 } window_slot_t;
 
+/* One client socket of phase 2: its own source port, so its own peer in the server. */
+typedef struct window_client {
+    int fd;
+    unsigned busy;
+    uint32_t next_seq;
+    window_slot_t slots[256];
+} window_client_t;
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a;
@@ -624,32 +638,33 @@ static double percentile(const uint32_t *sorted, size_t n, double q)
     return (double)sorted[i < n ? i : n - 1u];
 }
 
-/* Send the request of slot @p s with a fresh token (slot number and sequence number). */
-static void slot_send(const options_t *o, int fd, window_slot_t *slots, unsigned s,
-                      uint32_t *next_seq)
+/* Send the request of slot @p s of client @p c with a fresh token (slot and sequence number). */
+static void slot_send(const options_t *o, window_client_t *c, unsigned s)
 {
     uint8_t buf[128];
     uint8_t token[5];
-    slots[s].seq = (*next_seq)++;
+    window_slot_t *slot = &c->slots[s];
+    slot->seq = c->next_seq++;
     token[0] = (uint8_t)s;
-    put_be32(token + 1, slots[s].seq);
+    put_be32(token + 1, slot->seq);
     /* One message ID per request; they wrap after 65,536 requests, which only matters to a
      * server remembering more than that many (zcoap remembers dedup_cap = 8 per peer). */
-    ptrdiff_t n = build_get(buf, sizeof(buf), o->path, (uint16_t)slots[s].seq, token, 5);
-    slots[s].sent_at = now_s();
-    slots[s].busy = true;
+    ptrdiff_t n = build_get(buf, sizeof(buf), o->path, (uint16_t)slot->seq, token, 5);
+    slot->sent_at = now_s();
+    slot->busy = true;
+    c->busy++;
     if (n > 0)
-        (void)send(fd, buf, (size_t)n, 0); /* a loss shows up as a timeout */
+        (void)send(c->fd, buf, (size_t)n, 0); /* a loss shows up as a timeout */
 }
 
-/* Take every answer waiting on @p fd: latency, then the slot's next request while before @p end.
- * Returns how many slots are still busy. */
-static unsigned take_answers(const options_t *o, int fd, window_slot_t *slots, unsigned busy,
-                             double end, uint32_t *next_seq, latencies_t *lat, window_run_t *r)
+/* Take every answer waiting on client @p c: latency, then the slot's next request while before
+ * @p end. */
+static void take_answers(const options_t *o, window_client_t *c, double end, latencies_t *lat,
+                         window_run_t *r)
 {
     for (int k = 0; k < 64; k++) {
         uint8_t buf[1500];
-        ssize_t got = recv(fd, buf, sizeof(buf), 0);
+        ssize_t got = recv(c->fd, buf, sizeof(buf), 0);
         if (got < 0)
             break;
         zcoap_msg_t m;
@@ -659,7 +674,7 @@ static unsigned take_answers(const options_t *o, int fd, window_slot_t *slots, u
         unsigned s = m.token[0];
         uint32_t seq = (uint32_t)m.token[1] << 24 | (uint32_t)m.token[2] << 16 |
                        (uint32_t)m.token[3] << 8 | m.token[4];
-        if (!slots[s].busy || slots[s].seq != seq) {
+        if (!c->slots[s].busy || c->slots[s].seq != seq) {
             r->stale++;
             continue;
         }
@@ -669,40 +684,46 @@ static unsigned take_answers(const options_t *o, int fd, window_slot_t *slots, u
                 r->completed++;
             r->answered++;
             if (lat->n < lat->cap)
-                lat->us[lat->n++] = (uint32_t)((now - slots[s].sent_at) * 1e6 + 0.5);
+                lat->us[lat->n++] = (uint32_t)((now - c->slots[s].sent_at) * 1e6 + 0.5);
         } else {
             r->other++;
         }
-        slots[s].busy = false;
-        busy--;
-        if (now < end) {
-            slot_send(o, fd, slots, s, next_seq);
-            busy++;
-        }
+        c->slots[s].busy = false;
+        c->busy--;
+        if (now < end)
+            slot_send(o, c, s);
     }
-    return busy;
 }
 
-/* One run: a fresh client socket (so a fresh peer of the server) keeps W requests outstanding
- * for --seconds, then waits up to timeout_ms for the last answers. */
-static int run_window(const options_t *o, latencies_t *lat, window_run_t *r)
+static int open_window_client(const options_t *o, window_client_t *c)
 {
-    memset(r, 0, sizeof(*r));
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in any;
     memset(&any, 0, sizeof(any));
     any.sin_family = AF_INET;
     any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (const struct sockaddr *)&any, sizeof(any)) != 0 ||
-        connect(fd, (const struct sockaddr *)&o->server, sizeof(o->server)) != 0) {
+    if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&any, sizeof(any)) != 0 ||
+        connect(c->fd, (const struct sockaddr *)&o->server, sizeof(o->server)) != 0) {
         perror("zcoap_many_peers: client socket");
-        if (fd >= 0)
-            close(fd);
         return -1;
     }
-    window_slot_t slots[256];
-    memset(slots, 0, sizeof(slots));
-    uint32_t next_seq = (uint32_t)rand();
+    c->next_seq = (uint32_t)rand();
+    return 0;
+}
+
+/* One run: fresh client sockets (so fresh peers of the server) keep W requests outstanding each
+ * for --seconds, then wait up to timeout_ms for the last answers. */
+static int run_window(const options_t *o, latencies_t *lat, window_run_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    window_client_t *clients = calloc(o->clients, sizeof(*clients));
+    struct pollfd *pfds = calloc(o->clients, sizeof(*pfds));
+    int rc = clients != NULL && pfds != NULL ? 0 : -1;
+    for (unsigned i = 0; rc == 0 && i < o->clients; i++) {
+        rc = open_window_client(o, &clients[i]);
+        pfds[i].fd = clients[i].fd;
+        pfds[i].events = POLLIN;
+    }
     double timeout = o->timeout_ms * 1e-3;
     probe_t before = probe_server(o);
     double cpu0 = own_cpu_s();
@@ -710,30 +731,40 @@ static int run_window(const options_t *o, latencies_t *lat, window_run_t *r)
     double end = start + o->seconds;
     double drain_end = end + timeout;
     double last_scan = start;
-    for (unsigned s = 0; s < o->window; s++)
-        slot_send(o, fd, slots, s, &next_seq);
-    unsigned busy = o->window;
     double now = start;
-    while (busy > 0 && now < drain_end) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
-        if (poll(&pfd, 1, 2) < 0 && errno != EINTR)
+    unsigned busy = 0;
+    for (unsigned i = 0; rc == 0 && i < o->clients; i++) {
+        for (unsigned s = 0; s < o->window; s++)
+            slot_send(o, &clients[i], s);
+        busy += clients[i].busy;
+    }
+    while (rc == 0 && busy > 0 && now < drain_end) {
+        int ready = poll(pfds, o->clients, 2);
+        if (ready < 0 && errno != EINTR)
             break;
-        busy = take_answers(o, fd, slots, busy, end, &next_seq, lat, r);
+        for (unsigned i = 0; ready > 0 && i < o->clients; i++) {
+            if (pfds[i].revents != 0)
+                take_answers(o, &clients[i], end, lat, r);
+        }
         now = now_s();
-        if (now - last_scan < 0.05)
-            continue;
-        last_scan = now;
-        for (unsigned s = 0; s < o->window; s++) {
-            if (!slots[s].busy || now - slots[s].sent_at < timeout)
-                continue;
-            r->timeouts++;
-            slots[s].busy = false;
-            busy--;
-            if (now < end) {
-                slot_send(o, fd, slots, s, &next_seq);
-                busy++;
+        if (now - last_scan >= 0.05) {
+            last_scan = now;
+            for (unsigned i = 0; i < o->clients; i++) {
+                window_client_t *c = &clients[i];
+                for (unsigned s = 0; s < o->window; s++) {
+                    if (!c->slots[s].busy || now - c->slots[s].sent_at < timeout)
+                        continue;
+                    r->timeouts++;
+                    c->slots[s].busy = false;
+                    c->busy--;
+                    if (now < end)
+                        slot_send(o, c, s);
+                }
             }
         }
+        busy = 0;
+        for (unsigned i = 0; i < o->clients; i++)
+            busy += clients[i].busy;
     }
     r->timeouts += busy; /* still unanswered when the drain ended */
     r->seconds = (now < end ? now : end) - start;
@@ -741,8 +772,13 @@ static int run_window(const options_t *o, latencies_t *lat, window_run_t *r)
     r->load_cpu_s = own_cpu_s() - cpu0;
     probe_t after = probe_server(o);
     r->server_cpu_s = before.cpu_s >= 0 && after.cpu_s >= 0 ? after.cpu_s - before.cpu_s : -1.0;
-    close(fd);
-    return 0;
+    for (unsigned i = 0; clients != NULL && i < o->clients; i++) {
+        if (clients[i].fd > 0)
+            close(clients[i].fd);
+    }
+    free(clients);
+    free(pfds);
+    return rc;
 }
 
 static int measure_throughput(const options_t *o, const char *phase, throughput_t *t)
@@ -807,12 +843,13 @@ static void print_probe(const char *when, const probe_t *p)
 
 static void print_throughput(const char *what, const throughput_t *t, const options_t *o)
 {
-    printf("  %s: W=%u, %u runs of %.1f s: median %.0f req/s (min %.0f, max %.0f); latency us "
+    printf("  %s: %u client(s) at W=%u, %u runs of %.1f s: median %.0f req/s (min %.0f, max %.0f); "
+           "latency us "
            "p50 %.0f p90 %.0f p99 %.0f p99.9 %.0f max %.0f; %zu answered, %zu timeouts, %zu "
            "other codes, %zu stale\n",
-           what, o->window, t->n_runs, o->seconds, t->rps_median, t->rps_min, t->rps_max, t->p50_us,
-           t->p90_us, t->p99_us, t->p999_us, t->max_us, t->completed, t->timeouts, t->other,
-           t->stale);
+           what, o->clients, o->window, t->n_runs, o->seconds, t->rps_median, t->rps_min,
+           t->rps_max, t->p50_us, t->p90_us, t->p99_us, t->p999_us, t->max_us, t->completed,
+           t->timeouts, t->other, t->stale);
     printf("    CPU per answered request: server %.2f us, load generator %.2f us\n",
            t->server_us_per_req, t->load_us_per_req);
 }

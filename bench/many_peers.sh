@@ -117,6 +117,14 @@ start_libcoap() {
 
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 
+# The receive buffer in effect on the server's socket (ss's skmem "rb", what SO_RCVBUF reports:
+# twice the size set, the kernel's bookkeeping), or "?".
+recv_buffer_of() {
+    local rb
+    rb=$(ss -uamn "sport = :$1" 2>/dev/null | sed -n 's/.*skmem:(.*,rb\([0-9]*\),.*/\1/p' | head -1)
+    echo "${rb:-?}"
+}
+
 status=0
 run_load() { # label peers path ref_rss_kb [extra args...]
     local label=$1 peers=$2 path=$3 ref=$4
@@ -132,12 +140,15 @@ echo "# zcoap $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')" 
     "$(git -C "$repo" status --porcelain -- src include uv_adapter examples 2>/dev/null |
         grep -q . && echo '(with uncommitted changes)')"
 echo "# limits: RLIMIT_NOFILE $(ulimit -Hn) (hard), fs.nr_open $(cat /proc/sys/fs/nr_open)," \
-    "net.core.rmem_default $(cat /proc/sys/net/core/rmem_default)"
+    "net.core.rmem_default $(cat /proc/sys/net/core/rmem_default)," \
+    "net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
 "$build/bench/zcoap_peer_size" 100000 | sed 's/^/# /'
 
 # The RSS of zcoap-server with a pool of 1: what a server costs before any peer.
 start_zcoap "" 1 "$out/zcoap-ref.log"
 zcoap_ref=$(rss_kb "$server_pid")
+echo "# zcoap-server's socket receive buffer in effect: $(recv_buffer_of "$server_port") bytes" \
+    "(SO_RCVBUF as reported; zcoap asks for 4 MiB)"
 stop_server
 
 for p in $sizes; do
@@ -154,6 +165,7 @@ fi
 for p in $libcoap_sizes; do
     start_libcoap "$out/libcoap-$p.log"
     sleep 0.2
+    echo "# coap-server-notls socket receive buffer: $(recv_buffer_of "$server_port") bytes"
     run_load libcoap "$p" "" "$(rss_kb "$server_pid")" --setup-limit 240
     stop_server
 done

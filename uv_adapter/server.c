@@ -1,7 +1,8 @@
 /* A CoAP server on one uv_udp_t: datagrams are routed by source address (hash, O(1)) to per-peer
  * endpoints from a pool allocated once at start; each peer has one uv_timer_t (libuv keeps timers
  * in a heap, so 100,000 of them cost O(log n) each); requests are dispatched through the
- * resource table, with /.well-known/core generated from it. */
+ * resource table, with /.well-known/core generated from it. The socket is read by recvmmsg, many
+ * datagrams per system call, into one buffer allocated at start (or by recvmsg, one at a time). */
 /* SO_REUSEPORT is not POSIX: glibc shows it with _DEFAULT_SOURCE (its __USE_MISC) only. */
 #define _DEFAULT_SOURCE 1
 
@@ -15,6 +16,10 @@
 #if defined(__linux__) && !defined(SO_REUSEPORT)
 #error "SO_REUSEPORT is hidden: the reuse_port option would always fail with UV_ENOTSUP"
 #endif
+
+/* The slice libuv's recvmmsg path gives each datagram (its UV__UDP_DGRAM_MAXSIZE, private): a
+ * buffer shorter than one slice would make it read nothing, forever. */
+#define RECV_SLICE (64u * 1024u)
 
 static void peer_flush(zcoap_uv_peer_t *peer);
 
@@ -34,6 +39,7 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg)
     cfg->auto_ack_ms = 500;
     cfg->busy_max_age_s = 10;
     cfg->recv_buffer_size = 4u << 20;
+    cfg->recvmmsg = true; /* faster under load, the same otherwise: bench/README.md */
 }
 
 /* ---- peers by address ------------------------------------------------------------------------ */
@@ -352,11 +358,16 @@ static void answer_stateless(zcoap_uv_server_t *s, const struct sockaddr_storage
         send_to(s, from, rst, (size_t)n);
 }
 
+/* The server's own storage, the same every time: one datagram's worth, or with recvmmsg the
+ * batch buffer that libuv slices (both allocated at start, never here). */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     zcoap_uv_server_t *s = h->data;
     (void)suggested;
-    *buf = uv_buf_init((char *)s->rx, sizeof(s->rx));
+    if (s->rx_batch != NULL)
+        *buf = uv_buf_init((char *)s->rx_batch, ZCOAP_UV_SERVER_RECV_BATCH * RECV_SLICE);
+    else
+        *buf = uv_buf_init((char *)s->rx, sizeof(s->rx));
 }
 
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
@@ -369,9 +380,13 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         s->stats.recv_errors++;
         return;
     }
+    /* 0: the socket is drained, or (UV_UDP_MMSG_FREE) a recvmmsg batch is done, its buffer
+     * ours again; nothing to free. */
     if (nread == 0 || addr == NULL)
         return;
-    if ((flags & UV_UDP_PARTIAL) != 0) {
+    /* A recvmmsg slice holds 64 KiB: drop what a plain read would have truncated, so that both
+     * modes pass the same datagrams. */
+    if ((flags & UV_UDP_PARTIAL) != 0 || (size_t)nread > sizeof(s->rx)) {
         s->stats.truncated++;
         return;
     }
@@ -481,6 +496,23 @@ static void set_recv_buffer(zcoap_uv_server_t *s)
         s->stats.recv_buffer_size = (size_t)got;
 }
 
+/* Everything zcoap_uv_server_start() allocated (each pointer may be NULL). */
+static void free_storage(zcoap_uv_server_t *s)
+{
+    free(s->peers);
+    free(s->buffers);
+    free(s->dedup);
+    free(s->shared_req);
+    free(s->buckets);
+    free(s->rx_batch);
+    s->peers = NULL;
+    s->buffers = NULL;
+    s->dedup = NULL;
+    s->shared_req = NULL;
+    s->buckets = NULL;
+    s->rx_batch = NULL;
+}
+
 int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct sockaddr *addr,
                           const zcoap_uv_server_config_t *cfg)
 {
@@ -503,21 +535,28 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
     s->dedup = calloc(cfg->max_peers * cfg->dedup_cap, sizeof(*s->dedup));
     s->shared_req = malloc(cfg->msg_cap);
     s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+    if (cfg->recvmmsg)
+        s->rx_batch = malloc(ZCOAP_UV_SERVER_RECV_BATCH * RECV_SLICE); /* touched as used */
     if (s->peers == NULL || s->buffers == NULL || s->dedup == NULL || s->shared_req == NULL ||
-        s->buckets == NULL) {
-        free(s->peers);
-        free(s->buffers);
-        free(s->dedup);
-        free(s->shared_req);
-        free(s->buckets);
+        s->buckets == NULL || (cfg->recvmmsg && s->rx_batch == NULL)) {
+        free_storage(s);
         return ZCOAP_ENOSPC;
     }
     s->free_head = 0; /* nothing recycled yet; new_peer() takes slots from next_unused */
     s->next_unused = 0;
-    int rc = uv_udp_init(loop, &s->udp);
+    /* AF_UNSPEC: no socket yet; uv_udp_bind() or, for reuse_port, uv_udp_open() gives it one. */
+    unsigned int flags = (unsigned int)AF_UNSPEC;
+    if (cfg->recvmmsg)
+        flags |= (unsigned int)UV_UDP_RECVMMSG;
+    int rc = uv_udp_init_ex(loop, &s->udp, flags);
     if (rc == 0) {
         s->udp.data = s;
         s->open_handles = 1;
+        if (s->rx_batch != NULL && !uv_udp_using_recvmmsg(&s->udp)) {
+            free(s->rx_batch); /* no recvmmsg here: libuv reads one datagram at a time */
+            s->rx_batch = NULL;
+        }
+        s->stats.recv_batch = s->rx_batch != NULL ? ZCOAP_UV_SERVER_RECV_BATCH : 1u;
         rc = cfg->reuse_port ? bind_reuse_port(&s->udp, addr) : uv_udp_bind(&s->udp, addr, 0);
         if (rc == 0)
             set_recv_buffer(s);
@@ -526,13 +565,8 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
         if (rc != 0)
             zcoap_uv_server_close(s, NULL);
     }
-    if (rc != 0 && s->open_handles == 0) {
-        free(s->peers);
-        free(s->buffers);
-        free(s->dedup);
-        free(s->shared_req);
-        free(s->buckets);
-    }
+    if (rc != 0 && s->open_handles == 0)
+        free_storage(s);
     return rc;
 }
 
@@ -561,12 +595,7 @@ static void server_handle_closed(zcoap_uv_server_t *s)
 {
     if (--s->open_handles > 0)
         return;
-    free(s->peers);
-    free(s->buffers);
-    free(s->dedup);
-    free(s->shared_req);
-    free(s->buckets);
-    s->peers = NULL;
+    free_storage(s);
     if (s->on_close != NULL)
         s->on_close(s);
 }

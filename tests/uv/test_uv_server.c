@@ -31,7 +31,7 @@
 enum {
     GUARD_MS = 5000,         /* loop time after which a wait counts as failed */
     SCALE_GUARD_MS = 120000, /* the same for the 10,000-client run */
-    RAW_MAX_RX = 8,          /* datagrams the raw peer records */
+    RAW_MAX_RX = 32,         /* datagrams the raw peer records */
     /* Short windows: ACK_TIMEOUT 20 ms, factor 1.0, MAX_RETRANSMIT 1, MAX_LATENCY as below, so
      * EXCHANGE_LIFETIME = 20 * (2^1 - 1) + 2 * MAX_LATENCY + 20 (§4.8.2). */
     FAST_ACK_TIMEOUT_MS = 20,
@@ -109,6 +109,8 @@ struct fixture {
     int answer_rc;
     int handler_rc;    /* result of zcoap_uv_peer_ack() in the handler */
     size_t resp_slots; /* 0: the server's default */
+    bool recvmmsg;     /* the server reads with recvmmsg (the *_mmsg setups) */
+    bool reuse_port;
 
     /* The raw peer. */
     uv_udp_t raw;
@@ -321,6 +323,8 @@ static void start_server_full(fixture_t *f, size_t max_peers, uint32_t max_laten
     if (f->resp_slots != 0) {
         cfg.resp_slots = f->resp_slots;
     }
+    cfg.recvmmsg = f->recvmmsg;
+    cfg.reuse_port = f->reuse_port;
     struct sockaddr_storage bind_addr;
     memset(&bind_addr, 0, sizeof bind_addr);
     if (f->family == AF_INET6) {
@@ -336,6 +340,9 @@ static void start_server_full(fixture_t *f, size_t max_peers, uint32_t max_laten
     }
     assert_int_equal(rc, 0);
     f->server_started = true;
+    /* Linux has recvmmsg: the option is in effect when set. */
+    assert_int_equal(zcoap_uv_server_stats(&f->server)->recv_batch,
+                     f->recvmmsg ? ZCOAP_UV_SERVER_RECV_BATCH : 1);
     assert_int_equal(zcoap_uv_server_address(&f->server, &f->server_addr), 0);
     f->server_port = f->family == AF_INET6
                          ? ntohs(((const struct sockaddr_in6 *)&f->server_addr)->sin6_port)
@@ -1310,11 +1317,179 @@ static void test_scale(void **state)
     assert_int_equal(f->hello_calls, n);
 }
 
+/* ---- 8. reading with recvmmsg (the recvmmsg option) ---------------------------------------- */
+
+/* The *_mmsg setups run tests of sections 1-6 with the server reading by recvmmsg. */
+static int setup_ipv4_mmsg(void **state)
+{
+    int rc = setup(state, AF_INET);
+    if (rc == 0) {
+        ((fixture_t *)*state)->recvmmsg = true;
+    }
+    return rc;
+}
+
+static int setup_ipv6_mmsg(void **state)
+{
+    int rc = setup(state, AF_INET6);
+    if (rc == 0) {
+        ((fixture_t *)*state)->recvmmsg = true;
+    }
+    return rc;
+}
+
+/* The socket made by hand and handed to libuv (uv_udp_open) reads by recvmmsg as well. */
+static int setup_ipv4_mmsg_reuse_port(void **state)
+{
+    int rc = setup_ipv4_mmsg(state);
+    if (rc == 0) {
+        ((fixture_t *)*state)->reuse_port = true;
+    }
+    return rc;
+}
+
+enum { BURST = 12, BURST_MID = 0x7300 };
+
+/* A CON GET on @p path with MID @p mid and a 2-byte token made of the MID. */
+static size_t build_get(uint8_t *buf, size_t cap, uint16_t mid, const char *path)
+{
+    const uint8_t token[2] = {(uint8_t)(mid >> 8), (uint8_t)mid};
+    zcoap_builder_t b;
+    assert_int_equal(
+        zcoap_builder_init(&b, buf, cap, ZCOAP_TYPE_CON, ZCOAP_GET, mid, token, sizeof token), 0);
+    assert_int_equal(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, path), 0);
+    ptrdiff_t n = zcoap_builder_finish(&b);
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
+/* Datagrams that wait together in the socket (sent before the loop runs: loopback queues them
+ * at once) are read in one go with recvmmsg, and each is handled as if read alone, in the order
+ * sent: a request, its duplicate (the stored response again, §4.5), BURST - 1 more requests, and
+ * a ping (RST, §4.3, from the endpoint: the address has a peer by then). */
+static void test_burst_of_datagrams(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, 4);
+    open_raw_peer(f);
+    uint8_t req[64];
+    size_t n = build_get(req, sizeof req, BURST_MID, "hello");
+    raw_send(f, req, n);
+    raw_send(f, req, n);
+    for (uint16_t i = 1; i < BURST; i++) {
+        raw_send(f, req, build_get(req, sizeof req, (uint16_t)(BURST_MID + i), "hello"));
+    }
+    const uint8_t ping[4] = {0x40, 0x00, 0x73, 0x99};
+    raw_send(f, ping, sizeof ping);
+    run_until_raw_rx(f, BURST + 2u);
+    for (size_t i = 0; i < BURST + 1u; i++) {
+        zcoap_msg_t resp;
+        uint16_t mid = (uint16_t)(BURST_MID + (i == 0 ? 0u : i - 1u));
+        assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[i].data, f->raw_rx[i].len), 0);
+        assert_int_equal(resp.type, ZCOAP_TYPE_ACK);
+        assert_int_equal(resp.mid, mid);
+        assert_int_equal(resp.code, ZCOAP_CONTENT);
+        assert_int_equal(resp.token_len, 2);
+        assert_int_equal(resp.token[1], (uint8_t)mid);
+        assert_int_equal(resp.payload_len, sizeof HELLO - 1u);
+    }
+    assert_memory_equal(f->raw_rx[1].data, f->raw_rx[0].data, f->raw_rx[0].len);
+    const uint8_t rst[4] = {0x70, 0x00, 0x73, 0x99};
+    assert_int_equal(f->raw_rx[BURST + 1u].len, 4);
+    assert_memory_equal(f->raw_rx[BURST + 1u].data, rst, 4);
+    assert_int_equal(f->hello_calls, BURST);
+    const zcoap_uv_server_stats_t *st = server_stats(f);
+    assert_int_equal(st->datagrams_in, BURST + 2u);
+    assert_int_equal(st->datagrams_out, BURST + 2u);
+    assert_int_equal(st->peers_created, 1);
+    assert_int_equal(st->truncated, 0);
+}
+
+/* A datagram longer than ZCOAP_UV_CLIENT_RX_SIZE is dropped and counted, whichever way the
+ * socket is read (a recvmmsg slice would hold it whole); one of exactly that size is handled. */
+static void test_oversized_datagram(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, 4);
+    open_raw_peer(f);
+    static uint8_t big[ZCOAP_UV_CLIENT_RX_SIZE + 1u];
+    size_t head = build_get(big, sizeof big, 0x7401, "hello");
+    big[head] = 0xFF; /* payload marker, then zeros */
+    raw_send(f, big, sizeof big);
+    uint8_t req[64];
+    raw_send(f, req, build_get(req, sizeof req, 0x7402, "hello"));
+    run_until_raw_rx(f, 1);
+    zcoap_msg_t resp;
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[0].data, f->raw_rx[0].len), 0);
+    assert_int_equal(resp.mid, 0x7402);
+    assert_int_equal(resp.code, ZCOAP_CONTENT);
+    assert_int_equal(server_stats(f)->truncated, 1);
+    assert_int_equal(server_stats(f)->datagrams_in, 1);
+    /* Exactly the receive size: it reaches the endpoint (too large for msg_cap: 4.13, §5.9.2.9). */
+    build_get(big, sizeof big, 0x7403, "hello");
+    raw_send(f, big, sizeof big - 1u);
+    run_until_raw_rx(f, 2);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[1].data, f->raw_rx[1].len), 0);
+    assert_int_equal(resp.mid, 0x7403);
+    assert_int_equal(resp.code, ZCOAP_REQUEST_ENTITY_TOO_LARGE);
+    assert_int_equal(server_stats(f)->truncated, 1);
+    assert_int_equal(server_stats(f)->datagrams_in, 2);
+    assert_int_equal(f->hello_calls, 1);
+}
+
+/* The first datagram of a burst closes the server (from its handler); the others, read in the
+ * same recvmmsg call, reach no handler and no freed memory (ASan, Valgrind). */
+static void test_close_in_burst(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, 8);
+    open_raw_peer(f);
+    uint8_t req[64];
+    raw_send(f, req, build_get(req, sizeof req, 0x7501, "shutdown"));
+    for (uint16_t i = 0; i < 5; i++) {
+        raw_send(f, req, build_get(req, sizeof req, (uint16_t)(0x7502 + i), "hello"));
+    }
+    assert_true(run_until(f, server_closed));
+    assert_int_equal(f->server_close_calls, 1);
+    assert_int_equal(f->hello_calls, 0);
+    assert_int_equal(server_stats(f)->datagrams_in, 1);
+}
+
+/* The default reads with recvmmsg (bench/README.md: faster under load); libuv finds the
+ * system call on Linux, so the server reports batches of ZCOAP_UV_SERVER_RECV_BATCH. */
+static void test_recvmmsg_by_default(void **state)
+{
+    fixture_t *f = *state;
+    zcoap_uv_server_config_t cfg;
+    zcoap_uv_server_config_default(&cfg);
+    assert_true(cfg.recvmmsg);
+    struct sockaddr_in any;
+    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &any), 0);
+    f->server.data = f;
+    assert_int_equal(
+        zcoap_uv_server_start(&f->loop, &f->server, (const struct sockaddr *)&any, &cfg), 0);
+    f->server_started = true;
+    assert_int_equal(server_stats(f)->recv_batch, ZCOAP_UV_SERVER_RECV_BATCH);
+}
+
 #define IPV4(fn) cmocka_unit_test_setup_teardown(fn, setup_ipv4, teardown)
 #define BOTH(fn)                                                                                   \
     {#fn "_ipv4", fn, setup_ipv4, teardown, NULL},                                                 \
     {                                                                                              \
 #fn "_ipv6", fn, setup_ipv6, teardown, NULL                                                \
+    }
+#define MMSG(fn)                                                                                   \
+    {                                                                                              \
+#fn "_recvmmsg", fn, setup_ipv4_mmsg, teardown, NULL                                       \
+    }
+#define MMSG_BOTH(fn)                                                                              \
+    {#fn "_ipv4_recvmmsg", fn, setup_ipv4_mmsg, teardown, NULL},                                   \
+    {                                                                                              \
+#fn "_ipv6_recvmmsg", fn, setup_ipv6_mmsg, teardown, NULL                                  \
+    }
+#define MMSG_REUSE_PORT(fn)                                                                        \
+    {                                                                                              \
+#fn "_recvmmsg_reuse_port", fn, setup_ipv4_mmsg_reuse_port, teardown, NULL                 \
     }
 
 int main(void)
@@ -1341,6 +1516,28 @@ int main(void)
         IPV4(test_receive_buffer_size),
         IPV4(test_address_in_use),
         IPV4(test_scale),
+        /* 8. the same with recvmmsg, and what only a batch can show (both ways) */
+        MMSG_BOTH(test_piggybacked_get),
+        MMSG_BOTH(test_non_request_gets_non_response),
+        MMSG_BOTH(test_separate_response),
+        MMSG(test_unknown_critical_option),
+        MMSG(test_many_peers),
+        MMSG(test_peers_recycled),
+        MMSG(test_pool_full),
+        MMSG_BOTH(test_duplicate_con_request),
+        MMSG(test_close_mid_exchange),
+        MMSG(test_close_from_handler),
+        MMSG_BOTH(test_ping),
+        MMSG_BOTH(test_stateless_answers_take_no_peer),
+        MMSG_REUSE_PORT(test_piggybacked_get),
+        MMSG_REUSE_PORT(test_many_peers),
+        IPV4(test_burst_of_datagrams),
+        MMSG(test_burst_of_datagrams),
+        IPV4(test_oversized_datagram),
+        MMSG(test_oversized_datagram),
+        IPV4(test_close_in_burst),
+        MMSG(test_close_in_burst),
+        IPV4(test_recvmmsg_by_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
