@@ -10,6 +10,7 @@
 #include "zcoap/err.h"
 #include "zcoap/msg.h"
 #include "zcoap/proto.h"
+#include "zcoap/observe.h"
 #include "zcoap/resource.h"
 
 #ifdef __cplusplus
