@@ -49,6 +49,9 @@ void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms)
     ep->con_active = false;
     ep->con_pending_tx = false;
     ep->busy_len = 0;
+    ep->ntf_pending_tx = false;
+    ep->ntf_begun = false;
+    memset(ep->ntf_sent, 0, sizeof(ep->ntf_sent));
     ep->in_dedup = -1;
     ep->dup_slot = -1;
     ep->control_len = 0;
@@ -71,8 +74,17 @@ void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zco
     ev->kind = (uint8_t)kind;
     ev->err = (int16_t)err; /* 0 or ZCOAP_EMSG_* */
     ev->has_msg = msg != NULL;
+    ev->tag = 0;
     if (msg != NULL)
         ep->ev_msg = *msg; /* every message of one receive is the same datagram */
+}
+
+void zcoap__ep_event_tag(zcoap_ep_t *ep, zcoap_event_kind_t kind, uint32_t tag)
+{
+    uint8_t before = ep->ev_len;
+    zcoap__ep_event(ep, kind, 0, NULL);
+    if (ep->ev_len != before)
+        ep->events[(ep->ev_head + ep->ev_len - 1u) % ZCOAP_EP_EVENT_QUEUE].tag = tag;
 }
 
 /* Events still queued from an earlier datagram lose their view: it is the new one's now (the
@@ -186,6 +198,7 @@ int zcoap_ep_process(zcoap_ep_t *ep, uint64_t now_ms, zcoap_event_t *ev)
     ev->kind = (zcoap_event_kind_t)e->kind;
     ev->err = e->err;
     ev->has_msg = e->has_msg;
+    ev->tag = e->tag;
     if (e->has_msg)
         ev->msg = ep->ev_msg;
     ep->ev_head = (uint8_t)((ep->ev_head + 1u) % ZCOAP_EP_EVENT_QUEUE);
@@ -222,6 +235,11 @@ ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t 
         *out = zcoap__ep_slot(ep, ep->in_slot);
         return (ptrdiff_t)ep->in_len;
     }
+    if (ep->ntf_pending_tx) {
+        ep->ntf_pending_tx = false;
+        *out = zcoap__ep_slot(ep, ep->ntf_slot);
+        return (ptrdiff_t)ep->ntf_len;
+    }
     if (ep->con_pending_tx) {
         ep->con_pending_tx = false;
         *out = zcoap__ep_slot(ep, ep->con_slot);
@@ -246,7 +264,7 @@ uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep)
         return ZCOAP_NEVER;
     uint64_t d = ZCOAP_NEVER;
     if (ep->ev_len > 0 || ep->control_len > 0 || ep->in_pending_tx || ep->con_pending_tx ||
-        ep->busy_len > 0 || ep->out_pending_tx || ep->dup_slot >= 0)
+        ep->busy_len > 0 || ep->ntf_pending_tx || ep->out_pending_tx || ep->dup_slot >= 0)
         d = 0; /* work is queued: call process (and pull datagrams) now */
     if (ep->out_state != ZCOAP__OUT_IDLE)
         d = min_u64(d, ep->out_deadline);
@@ -266,5 +284,5 @@ bool zcoap_ep_is_idle(const zcoap_ep_t *ep)
     return ep != NULL && ep->out_state == ZCOAP__OUT_IDLE && !ep->out_begun &&
            ep->in_state == ZCOAP__IN_IDLE && !ep->con_active && ep->ev_len == 0 &&
            ep->control_len == 0 && !ep->in_pending_tx && !ep->con_pending_tx && ep->busy_len == 0 &&
-           !ep->out_pending_tx && ep->dup_slot < 0;
+           !ep->ntf_pending_tx && !ep->ntf_begun && !ep->out_pending_tx && ep->dup_slot < 0;
 }

@@ -30,6 +30,8 @@ enum {
 };
 
 void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zcoap_msg_t *msg);
+/* An event about a notification, carrying its tag. */
+void zcoap__ep_event_tag(zcoap_ep_t *ep, zcoap_event_kind_t kind, uint32_t tag);
 void zcoap__ep_control(zcoap_ep_t *ep, uint8_t type, uint16_t mid);
 uint16_t zcoap__ep_new_mid(zcoap_ep_t *ep);
 /* RFC 7252 §4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]. */

@@ -78,16 +78,24 @@ static void dedup_expire(zcoap_ep_t *ep, uint64_t now_ms)
     ep->dedup_expiry = next;
 }
 
-/* Our CON response in flight, and one queued behind it, own their slots until they are sent. */
+/* Slots that hold a message still to be sent or retransmitted: our CON message in flight, a CON
+ * response queued behind it, an answer or a NON notification not yet pulled, a notification
+ * being built. (A stored response waiting to be replayed for a duplicate may be dropped.) */
 static bool slot_held(const zcoap_ep_t *ep, uint8_t slot)
 {
     return (ep->con_active && ep->con_slot == slot) ||
-           (ep->in_state == ZCOAP__IN_QUEUED && ep->in_slot == slot);
+           (ep->in_state == ZCOAP__IN_QUEUED && ep->in_slot == slot) ||
+           (ep->in_pending_tx && ep->in_slot == slot) ||
+           ((ep->ntf_pending_tx || ep->ntf_begun) && ep->ntf_slot == slot);
 }
 
 static bool slot_available(const zcoap_ep_t *ep)
 {
-    return ep->cfg.resp_slots > (ep->con_active ? 1u : 0u);
+    for (size_t i = 0; i < ep->cfg.resp_slots; i++) {
+        if (!slot_held(ep, (uint8_t)i))
+            return true;
+    }
+    return false;
 }
 
 /* Take the next response slot (one must be available); responses of older requests stored there
@@ -231,8 +239,10 @@ void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t
     zcoap__ep_event(ep, ZCOAP_EV_IN_REQUEST, 0, msg);
 }
 
-/* The back starts retransmitting the CON response in @p slot under a fresh message ID. */
-static void con_start(zcoap_ep_t *ep, uint8_t slot, size_t len, uint64_t now_ms)
+/* The back starts retransmitting the CON message in @p slot (a separate response, or a
+ * notification when @p notification) under a fresh message ID. */
+static void con_start(zcoap_ep_t *ep, uint8_t slot, size_t len, bool notification, uint32_t tag,
+                      uint64_t now_ms)
 {
     uint8_t *msg = zcoap__ep_slot(ep, slot);
     ep->con_mid = zcoap__ep_new_mid(ep);
@@ -245,26 +255,55 @@ static void con_start(zcoap_ep_t *ep, uint8_t slot, size_t len, uint64_t now_ms)
     ep->con_retransmits = 0;
     ep->con_timeout_ms = zcoap__ep_initial_timeout(ep);
     ep->con_deadline = now_ms + ep->con_timeout_ms;
-    zcoap__ep_event(ep, ZCOAP_EV_IN_CON_RESPONSE_SENT, 0, NULL);
+    ep->con_is_notification = notification;
+    ep->con_tag = tag;
+    if (notification)
+        zcoap__ep_event_tag(ep, ZCOAP_EV_NOTIFY_SENT, tag);
+    else
+        zcoap__ep_event(ep, ZCOAP_EV_IN_CON_RESPONSE_SENT, 0, NULL);
 }
 
-/* The back's exchange is over; a CON response queued behind it goes out now. */
+/* The back's exchange is over (@p kind: IN_SUCCESS, IN_RESET or IN_TIMEOUT, told as the
+ * NOTIFY_ kind for a notification); a CON response queued behind it goes out now. */
 static void con_end(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *msg,
                     uint64_t now_ms)
 {
     ep->con_active = false;
     ep->con_pending_tx = false;
-    zcoap__ep_event(ep, kind, 0, msg);
+    if (ep->con_is_notification) {
+        zcoap_event_kind_t ntf = kind == ZCOAP_EV_IN_SUCCESS ? ZCOAP_EV_NOTIFY_ACKED
+                                 : kind == ZCOAP_EV_IN_RESET ? ZCOAP_EV_NOTIFY_RESET
+                                                             : ZCOAP_EV_NOTIFY_TIMEOUT;
+        zcoap__ep_event_tag(ep, ntf, ep->con_tag);
+    } else {
+        zcoap__ep_event(ep, kind, 0, msg);
+    }
     if (ep->in_state == ZCOAP__IN_QUEUED) {
-        con_start(ep, ep->in_slot, ep->in_len, now_ms);
+        con_start(ep, ep->in_slot, ep->in_len, false, 0, now_ms);
         in_end(ep);
     }
+}
+
+/* A RST answering one of the last NON notifications: the client no longer observes (§3.6). */
+static bool non_notification_reset(zcoap_ep_t *ep, const zcoap_msg_t *msg)
+{
+    if (msg->type != ZCOAP_TYPE_RST)
+        return false;
+    for (size_t i = 0; i < ZCOAP__EP_NON_NOTIFICATIONS; i++) {
+        zcoap__ep_sent_notification_t *n = &ep->ntf_sent[i];
+        if (n->used && n->mid == msg->mid) {
+            n->used = false;
+            zcoap__ep_event_tag(ep, ZCOAP_EV_NOTIFY_RESET, n->tag);
+            return true;
+        }
+    }
+    return false;
 }
 
 bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
 {
     if (!ep->con_active || msg->mid != ep->con_mid)
-        return false; /* §4.2: an ACK or RST matching nothing is ignored */
+        return non_notification_reset(ep, msg); /* §4.2: else matching nothing: ignored */
     con_end(ep, msg->type == ZCOAP_TYPE_ACK ? ZCOAP_EV_IN_SUCCESS : ZCOAP_EV_IN_RESET, msg, now_ms);
     return true;
 }
@@ -351,7 +390,7 @@ int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
             ep->in_len = (size_t)n;
             return ZCOAP_OK;
         }
-        con_start(ep, ep->in_slot, (size_t)n, now_ms);
+        con_start(ep, ep->in_slot, (size_t)n, false, 0, now_ms);
         in_end(ep);
         return ZCOAP_OK;
     }
@@ -398,4 +437,82 @@ int zcoap_ep_request_type(const zcoap_ep_t *ep)
     if (ep == NULL || !front_waits_for_application(ep))
         return -1;
     return ep->in_type;
+}
+
+/* ---- notifications (RFC 7641) --------------------------------------------------------------- */
+
+/* Whether the back retransmits a notification with this token (the token is in its slot). */
+static bool back_notifies(const zcoap_ep_t *ep, const uint8_t *token, size_t token_len)
+{
+    if (!ep->con_active || !ep->con_is_notification)
+        return false;
+    const uint8_t *msg = zcoap__ep_slot(ep, ep->con_slot);
+    return (size_t)(msg[0] & 0x0Fu) == token_len &&
+           (token_len == 0 || memcmp(msg + 4, token, token_len) == 0);
+}
+
+int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len, uint8_t code,
+                          bool confirmable, uint32_t tag, zcoap_builder_t *b)
+{
+    if (ep == NULL || b == NULL || !zcoap_code_is_response(code) ||
+        token_len > ZCOAP_MAX_TOKEN_LEN || (token == NULL && token_len > 0))
+        return ZCOAP_EINVAL;
+    ep->ntf_begun = false; /* a notification begun and never sent is forgotten */
+    /* §4.5.2: a CON notification in flight to this observer is replaced, whatever was asked. */
+    bool replaces = back_notifies(ep, token, token_len);
+    bool con = confirmable || replaces;
+    if ((con && ep->con_active && !replaces) || ep->ntf_pending_tx || !slot_available(ep))
+        return ZCOAP_EBUSY;
+    ep->ntf_slot = take_slot(ep);
+    ep->ntf_begun = true;
+    ep->ntf_confirmable = con;
+    ep->ntf_tag = tag;
+    /* The message ID is taken at send time; 0 is a placeholder. */
+    return zcoap_builder_init(b, zcoap__ep_slot(ep, ep->ntf_slot), ep->cfg.msg_cap,
+                              con ? ZCOAP_TYPE_CON : ZCOAP_TYPE_NON, code, 0, token,
+                              (uint8_t)token_len);
+}
+
+int zcoap_ep_notify_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
+{
+    if (ep == NULL || b == NULL)
+        return ZCOAP_EINVAL;
+    if (!ep->ntf_begun || b->buf != zcoap__ep_slot(ep, ep->ntf_slot))
+        return ZCOAP_ESTATE;
+    ptrdiff_t n = zcoap_builder_finish(b);
+    ep->ntf_begun = false;
+    if (n < 0)
+        return (int)n;
+    uint8_t *msg = b->buf;
+    if (ep->ntf_confirmable) {
+        if (back_notifies(ep, msg + 4, msg[0] & 0x0Fu)) {
+            /* The newest state takes the place of the one in flight: a new message ID (the
+             * client de-duplicates by ID), the same retransmission count and timeout, so it
+             * goes out at the next retransmission instant. */
+            ep->con_slot = ep->ntf_slot;
+            ep->con_len = (size_t)n;
+            ep->con_mid = zcoap__ep_new_mid(ep);
+            msg[2] = (uint8_t)(ep->con_mid >> 8);
+            msg[3] = (uint8_t)ep->con_mid;
+            ep->con_tag = ep->ntf_tag;
+            zcoap__ep_event_tag(ep, ZCOAP_EV_NOTIFY_SENT, ep->ntf_tag);
+            return ZCOAP_OK;
+        }
+        if (ep->con_active)
+            return ZCOAP_EBUSY; /* another CON exchange started since begin */
+        con_start(ep, ep->ntf_slot, (size_t)n, true, ep->ntf_tag, now_ms);
+        return ZCOAP_OK;
+    }
+    uint16_t mid = zcoap__ep_new_mid(ep);
+    msg[2] = (uint8_t)(mid >> 8);
+    msg[3] = (uint8_t)mid;
+    ep->ntf_len = (size_t)n;
+    ep->ntf_pending_tx = true;
+    zcoap__ep_sent_notification_t *sent = &ep->ntf_sent[ep->ntf_next];
+    ep->ntf_next = (uint8_t)((ep->ntf_next + 1u) % ZCOAP__EP_NON_NOTIFICATIONS);
+    sent->used = true;
+    sent->mid = mid;
+    sent->tag = ep->ntf_tag;
+    zcoap__ep_event_tag(ep, ZCOAP_EV_NOTIFY_SENT, ep->ntf_tag);
+    return ZCOAP_OK;
 }

@@ -93,6 +93,14 @@ const char *zcoap_event_name(zcoap_event_kind_t kind)
         return "IN_RESET";
     case ZCOAP_EV_IN_BUSY:
         return "IN_BUSY";
+    case ZCOAP_EV_NOTIFY_SENT:
+        return "NOTIFY_SENT";
+    case ZCOAP_EV_NOTIFY_ACKED:
+        return "NOTIFY_ACKED";
+    case ZCOAP_EV_NOTIFY_RESET:
+        return "NOTIFY_RESET";
+    case ZCOAP_EV_NOTIFY_TIMEOUT:
+        return "NOTIFY_TIMEOUT";
     case ZCOAP_EV_OUT_CON_SENT:
         return "OUT_CON_SENT";
     case ZCOAP_EV_OUT_NON_SENT:

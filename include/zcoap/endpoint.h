@@ -158,6 +158,13 @@ typedef enum zcoap_event_kind {
     ZCOAP_EV_IN_RESET,             /**< the peer answered our CON response with RST */
     ZCOAP_EV_IN_BUSY,              /**< a request (ev.msg) that came while the last one is still
                                         unanswered was answered 5.03 with Max-Age (not taken) */
+    ZCOAP_EV_NOTIFY_SENT,          /**< a notification (ev.tag) went out, NON or CON (first
+                                        transmission), or replaced the CON one in flight */
+    ZCOAP_EV_NOTIFY_ACKED,         /**< the CON notification (ev.tag) was acknowledged */
+    ZCOAP_EV_NOTIFY_RESET,         /**< the client answered a notification (ev.tag), CON or NON,
+                                        with RST: it no longer observes (RFC 7641 §3.6) */
+    ZCOAP_EV_NOTIFY_TIMEOUT,       /**< the CON notification (ev.tag) was never acknowledged: the
+                                        client is gone (RFC 7641 §4.5) */
     /* outgoing path: our requests */
     ZCOAP_EV_OUT_CON_SENT,          /**< our CON request went out (first transmission) */
     ZCOAP_EV_OUT_NON_SENT,          /**< our NON request went out */
@@ -184,6 +191,7 @@ typedef enum zcoap_event_channel {
 typedef struct zcoap_event {
     zcoap_event_kind_t kind;
     int err;         /**< ZCOAP_EMSG_* for ZCOAP_EV_FORMAT_ERROR, else 0 */
+    uint32_t tag;    /**< for ZCOAP_EV_NOTIFY_*: the tag given to zcoap_ep_notify_begin() */
     bool has_msg;    /**< msg is set (requests, responses, wrong token, duplicates, unhandled) */
     zcoap_msg_t msg; /**< view into the received datagram (see the file comment for lifetime) */
 } zcoap_event_t;
@@ -204,7 +212,18 @@ typedef struct zcoap__ep_event {
     uint8_t kind;
     bool has_msg;
     int16_t err;
+    uint32_t tag;
 } zcoap__ep_event_t;
+
+/* A NON notification recently sent, so that the client's RST to it can be matched. */
+typedef struct zcoap__ep_sent_notification {
+    uint32_t tag;
+    uint16_t mid;
+    bool used;
+} zcoap__ep_sent_notification_t;
+
+/* How many NON notifications are remembered for RSTs. */
+#define ZCOAP__EP_NON_NOTIFICATIONS 4
 
 /**
  * @brief A CoAP endpoint toward one peer. Allocate it anywhere (its size is known at compile
@@ -251,6 +270,17 @@ typedef struct zcoap_ep {
     size_t con_len;
     uint64_t con_timeout_ms;
     uint64_t con_deadline;
+    bool con_is_notification; /* the back carries a CON notification (tagged con_tag) */
+    uint32_t con_tag;
+    /* notifications: the NON one waiting to be pulled, and the last few sent */
+    bool ntf_pending_tx;
+    uint8_t ntf_slot;
+    bool ntf_begun; /* notify_begin done, send not yet */
+    bool ntf_confirmable;
+    uint32_t ntf_tag;
+    size_t ntf_len;
+    uint8_t ntf_next;
+    zcoap__ep_sent_notification_t ntf_sent[ZCOAP__EP_NON_NOTIFICATIONS];
     /* a request we could not take now, answered 5.03 Service Unavailable with Max-Age */
     uint8_t busy_buf[4 + ZCOAP_MAX_TOKEN_LEN + 6];
     uint8_t busy_len;
@@ -394,6 +424,34 @@ int zcoap_ep_respond_ack(zcoap_ep_t *ep, uint64_t now_ms);
 
 /** Reject the request with RST (RFC 7252 §4.2, §4.3). */
 int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms);
+
+/* ---- notifications (RFC 7641) --------------------------------------------------------------- */
+
+/**
+ * @brief Start a notification to an observer of this peer: a response that answers no request
+ *        now, carrying the token the observer registered with (RFC 7641 §4.2). Add the Observe
+ *        option (the resource's sequence number, zcoap/observe.h), the options and the
+ *        representation with the builder, then call zcoap_ep_notify_send().
+ *
+ * A NON notification is sent once; a RST to it is reported as ZCOAP_EV_NOTIFY_RESET (for the last
+ * few sent). A CON one is retransmitted like any CON message until ZCOAP_EV_NOTIFY_ACKED,
+ * ZCOAP_EV_NOTIFY_RESET or ZCOAP_EV_NOTIFY_TIMEOUT. While a CON notification with the same token
+ * is in flight, a new one (CON or NON asked) replaces it (RFC 7641 §4.5.2): it takes a new
+ * message ID and goes on with the old one's retransmission count and timeout, so what gets
+ * retransmitted is the newest state.
+ *
+ * @param[in] tag returned in the notification's events (e.g. the observer's slot)
+ * @retval ZCOAP_OK
+ * @retval ZCOAP_EBUSY another CON message of ours to this peer awaits its ACK (NSTART = 1), or no
+ *         response slot is free (replacing a CON notification needs a second one): send the
+ *         newest state after the ZCOAP_EV_IN_* or ZCOAP_EV_NOTIFY_* event that ends that exchange
+ * @retval ZCOAP_EINVAL bad arguments (token longer than 8 bytes, not a response code)
+ */
+int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len, uint8_t code,
+                          bool confirmable, uint32_t tag, zcoap_builder_t *b);
+
+/** Send the notification prepared with zcoap_ep_notify_begin(). */
+int zcoap_ep_notify_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms);
 
 #ifdef __cplusplus
 }

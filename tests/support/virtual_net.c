@@ -166,6 +166,7 @@ static void log_event(vnet_t *n, vnet_node_t *nd, const zcoap_event_t *ev)
     r->at = n->now;
     r->kind = ev->kind;
     r->err = ev->err;
+    r->tag = ev->tag;
     r->has_msg = ev->has_msg;
     if (!ev->has_msg || ev->msg.data == NULL)
         return;

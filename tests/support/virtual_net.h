@@ -54,6 +54,7 @@ typedef struct vnet_event_rec {
     uint64_t at;
     zcoap_event_kind_t kind;
     int err;
+    uint32_t tag; /**< the event's tag (notifications) */
     bool has_msg;
     zcoap_msg_t msg;   /**< the event's view, moved onto msg_data (valid while the log lives) */
     uint8_t *msg_data; /**< malloc'd copy of the message bytes, when has_msg */
