@@ -56,7 +56,7 @@ typedef struct harness {
 
 static void check_event(harness_t *h, const zcoap_event_t *ev)
 {
-    FUZZ_CHECK(ev->kind > ZCOAP_EV_NONE && ev->kind <= ZCOAP_EV_OUT_DUPLICATE_RESPONSE);
+    FUZZ_CHECK(ev->kind > ZCOAP_EV_NONE && ev->kind <= ZCOAP_EV_OBS_RENEW);
     FUZZ_CHECK(strcmp(zcoap_event_name(ev->kind), "?") != 0);
     if (ev->has_msg) {
         FUZZ_CHECK(ev->msg.data == h->rx && ev->msg.len == h->rx_len);
@@ -116,6 +116,8 @@ static void receive_matching(harness_t *h, script_t *s)
     if (zcoap_builder_init(&b, buf, sizeof(buf), type, code, mid, sent.token,
                            with_token ? sent.token_len : 0) != ZCOAP_OK)
         return;
+    if ((how & 0x20u) != 0) /* a notification of an observation of ours */
+        (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_OBSERVE, take(s));
     if ((how & 0x10u) != 0)
         (void)zcoap_builder_set_payload(&b, "x", 1);
     ptrdiff_t n = zcoap_builder_finish(&b);
@@ -147,6 +149,41 @@ static void answer(harness_t *h, script_t *s)
     }
 }
 
+static void observe(harness_t *h, script_t *s)
+{
+    uint8_t how = take(s);
+    uint32_t tag = how & 1u;
+    zcoap_builder_t b;
+    int rc;
+    if ((how & 6u) == 0) {
+        rc = zcoap_ep_observe_cancel(&h->ep, tag, NULL);
+        FUZZ_CHECK(rc == ZCOAP_OK || rc == ZCOAP_ENOTFOUND);
+        return;
+    }
+    rc = (how & 6u) == 2u ? zcoap_ep_observe_cancel(&h->ep, tag, &b)
+                          : zcoap_ep_observe_begin(&h->ep, ZCOAP_GET, tag, &b);
+    FUZZ_CHECK(rc == ZCOAP_OK || rc == ZCOAP_EBUSY || rc == ZCOAP_ENOSPC || rc == ZCOAP_ENOTFOUND);
+    if (rc != ZCOAP_OK)
+        return;
+    (void)zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "obs");
+    FUZZ_CHECK(zcoap_ep_request_send(&h->ep, &b, 0, h->now) == ZCOAP_OK);
+}
+
+static void notify(harness_t *h, script_t *s)
+{
+    uint8_t how = take(s);
+    const uint8_t token[2] = {(uint8_t)(how >> 4), 0x0b};
+    zcoap_builder_t b;
+    int rc = zcoap_ep_notify_begin(&h->ep, token, how & 1u ? 2u : 1u, ZCOAP_CONTENT,
+                                   (how & 2u) != 0, how, &b);
+    FUZZ_CHECK(rc == ZCOAP_OK || rc == ZCOAP_EBUSY);
+    if (rc != ZCOAP_OK)
+        return;
+    (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_OBSERVE, take(s));
+    rc = zcoap_ep_notify_send(&h->ep, &b, h->now);
+    FUZZ_CHECK(rc == ZCOAP_OK || rc == ZCOAP_ENOSPC || rc == ZCOAP_EBUSY);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static harness_t h;
@@ -164,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     while (s.left > 0) {
         uint8_t op = take(&s);
-        switch (op % 9u) {
+        switch (op % 11u) {
         case 0: { /* a raw datagram */
             size_t len = take(&s);
             if (len > s.left)
@@ -204,6 +241,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 7:
             FUZZ_CHECK(zcoap_ep_cancel(&h.ep) == ZCOAP_OK);
+            break;
+        case 8: /* observe, renew or cancel (actively or not) one of two observations */
+            observe(&h, &s);
+            break;
+        case 9: /* a notification to an observer of the peer */
+            notify(&h, &s);
             break;
         default: { /* reset: nothing may come out afterwards */
             zcoap_event_t ev;

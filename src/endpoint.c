@@ -10,7 +10,8 @@ static bool config_ok(const zcoap_ep_config_t *c)
            c->resp_slots >= 1 && c->resp_slots <= 127 && c->dedup_cap >= 1 && c->dedup_cap <= 127 &&
            c->msg_cap >= 16 && c->msg_cap <= 0xFFFFu && c->token_len <= ZCOAP_MAX_TOKEN_LEN &&
            c->tx.ack_timeout_ms >= 1 && c->tx.ack_random_factor_permil >= 1000 &&
-           c->tx.max_retransmit <= 10;
+           c->tx.max_retransmit <= 10 && (c->observations != NULL || c->observations_cap == 0) &&
+           c->observations_cap <= 127;
 }
 
 int zcoap_ep_init(zcoap_ep_t *ep, const zcoap_ep_config_t *cfg, uint64_t now_ms)
@@ -49,6 +50,7 @@ void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms)
     ep->con_active = false;
     ep->con_pending_tx = false;
     ep->busy_len = 0;
+    zcoap__ep_obs_reset(ep);
     ep->ntf_pending_tx = false;
     ep->ntf_begun = false;
     memset(ep->ntf_sent, 0, sizeof(ep->ntf_sent));
@@ -74,15 +76,23 @@ void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zco
     ev->kind = (uint8_t)kind;
     ev->err = (int16_t)err; /* 0 or ZCOAP_EMSG_* */
     ev->has_msg = msg != NULL;
-    ev->tag = 0;
+    /* The outgoing path's events carry the tag of an observation's request. */
+    ev->tag =
+        kind >= ZCOAP_EV_OUT_CON_SENT && kind <= ZCOAP_EV_OUT_DUPLICATE_RESPONSE ? ep->out_tag : 0u;
     if (msg != NULL)
         ep->ev_msg = *msg; /* every message of one receive is the same datagram */
 }
 
 void zcoap__ep_event_tag(zcoap_ep_t *ep, zcoap_event_kind_t kind, uint32_t tag)
 {
+    zcoap__ep_event_msg_tag(ep, kind, NULL, tag);
+}
+
+void zcoap__ep_event_msg_tag(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *msg,
+                             uint32_t tag)
+{
     uint8_t before = ep->ev_len;
-    zcoap__ep_event(ep, kind, 0, NULL);
+    zcoap__ep_event(ep, kind, 0, msg);
     if (ep->ev_len != before)
         ep->events[(ep->ev_head + ep->ev_len - 1u) % ZCOAP_EP_EVENT_QUEUE].tag = tag;
 }
@@ -189,6 +199,7 @@ int zcoap_ep_process(zcoap_ep_t *ep, uint64_t now_ms, zcoap_event_t *ev)
         return ZCOAP_EINVAL;
     zcoap__ep_out_timers(ep, now_ms);
     zcoap__ep_in_timers(ep, now_ms);
+    zcoap__ep_obs_timers(ep, now_ms);
     if (ep->ev_len == 0) {
         memset(ev, 0, sizeof(*ev));
         return 0;
@@ -274,6 +285,7 @@ uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep)
         d = min_u64(d, ep->con_deadline);
     if (ep->out_last_resp_expires != 0)
         d = min_u64(d, ep->out_last_resp_expires);
+    d = min_u64(d, zcoap__ep_obs_deadline(ep));
     return min_u64(d, zcoap__ep_dedup_deadline(ep));
 }
 

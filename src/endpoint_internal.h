@@ -32,6 +32,12 @@ enum {
 void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zcoap_msg_t *msg);
 /* An event about a notification, carrying its tag. */
 void zcoap__ep_event_tag(zcoap_ep_t *ep, zcoap_event_kind_t kind, uint32_t tag);
+/* An event with a message view (may be NULL) and a tag. */
+void zcoap__ep_event_msg_tag(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *msg,
+                             uint32_t tag);
+/* Whether a CON message with this ID from the peer was seen in its de-duplication window;
+ * remembers it if not (ep_in.c). */
+bool zcoap__ep_dedup_seen(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms);
 void zcoap__ep_control(zcoap_ep_t *ep, uint8_t type, uint16_t mid);
 uint16_t zcoap__ep_new_mid(zcoap_ep_t *ep);
 /* RFC 7252 §4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]. */
@@ -48,5 +54,16 @@ void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t
                                   uint64_t now_ms);
 void zcoap__ep_in_timers(zcoap_ep_t *ep, uint64_t now_ms);
 uint64_t zcoap__ep_dedup_deadline(const zcoap_ep_t *ep);
+
+/* The client's observations (ep_obs.c). */
+void zcoap__ep_obs_reset(zcoap_ep_t *ep);
+/* The response to our registering request: establish the observation, or drop it. */
+void zcoap__ep_obs_response(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms);
+/* Our registering request ended without a response (timeout, RST, cancel). */
+void zcoap__ep_obs_request_ended(zcoap_ep_t *ep);
+/* A CON or NON response that answers no request of ours: true when it is a notification. */
+bool zcoap__ep_obs_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms);
+void zcoap__ep_obs_timers(zcoap_ep_t *ep, uint64_t now_ms);
+uint64_t zcoap__ep_obs_deadline(const zcoap_ep_t *ep);
 
 #endif /* ZCOAP_ENDPOINT_INTERNAL_H */

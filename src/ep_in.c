@@ -50,6 +50,14 @@ static int8_t dedup_add(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
     return (int8_t)i;
 }
 
+bool zcoap__ep_dedup_seen(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
+{
+    if (dedup_find(ep, msg->mid, now_ms) != NULL)
+        return true;
+    (void)dedup_add(ep, msg, now_ms);
+    return false;
+}
+
 uint64_t zcoap__ep_dedup_deadline(const zcoap_ep_t *ep)
 {
     return ep->dedup_expiry;

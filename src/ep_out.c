@@ -8,6 +8,7 @@ static void out_end(zcoap_ep_t *ep)
 {
     ep->out_state = ZCOAP__OUT_IDLE;
     ep->out_pending_tx = false;
+    zcoap__ep_obs_request_ended(ep); /* a registration that got no response */
 }
 
 static int begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, const uint8_t *token,
@@ -39,6 +40,8 @@ int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_b
     int rc = begin_check(ep, type, method, b);
     if (rc != ZCOAP_OK)
         return rc;
+    ep->out_obs = -1; /* a plain request (observe_begin marks its own afterwards) */
+    ep->out_tag = 0;
     /* §5.3.1: a fresh, random token per request. */
     uint8_t token[ZCOAP_MAX_TOKEN_LEN] = {0};
     if (ep->cfg.token_len > 0) {
@@ -57,6 +60,8 @@ int zcoap_ep_request_begin_token(zcoap_ep_t *ep, uint8_t type, uint8_t method, c
         return rc;
     if (token_len > ZCOAP_MAX_TOKEN_LEN || (token == NULL && token_len > 0))
         return ZCOAP_EINVAL;
+    ep->out_obs = -1;
+    ep->out_tag = 0;
     return begin(ep, type, method, token, token_len, b);
 }
 
@@ -157,6 +162,7 @@ static void take_response(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_m
         ep->out_last_resp_mid = msg->mid;
         ep->out_last_resp_expires = now_ms + zcoap_tx_exchange_lifetime_ms(&ep->cfg.tx);
     }
+    zcoap__ep_obs_response(ep, msg, now_ms);
     out_end(ep);
     zcoap__ep_event(ep, ZCOAP_EV_OUT_RESPONSE, 0, msg);
 }
@@ -212,7 +218,7 @@ bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_
         zcoap__ep_event(ep, ZCOAP_EV_OUT_DUPLICATE_RESPONSE, 0, msg);
         return true;
     }
-    return false;
+    return zcoap__ep_obs_receive(ep, msg, now_ms);
 }
 
 void zcoap__ep_out_timers(zcoap_ep_t *ep, uint64_t now_ms)

@@ -50,6 +50,8 @@ void zcoap_ep_config_default(zcoap_ep_config_t *cfg, zcoap_ep_storage_t *storage
         cfg->resp_slots = ZCOAP_EP_DEFAULT_RESP_SLOTS;
         cfg->dedup = storage->dedup;
         cfg->dedup_cap = ZCOAP_EP_DEFAULT_DEDUP;
+        cfg->observations = storage->observations;
+        cfg->observations_cap = ZCOAP_EP_DEFAULT_OBSERVATIONS;
     }
 }
 
@@ -121,6 +123,12 @@ const char *zcoap_event_name(zcoap_event_kind_t kind)
         return "OUT_RESET";
     case ZCOAP_EV_OUT_DUPLICATE_RESPONSE:
         return "OUT_DUPLICATE_RESPONSE";
+    case ZCOAP_EV_OBS_NOTIFICATION:
+        return "OBS_NOTIFICATION";
+    case ZCOAP_EV_OBS_ENDED:
+        return "OBS_ENDED";
+    case ZCOAP_EV_OBS_RENEW:
+        return "OBS_RENEW";
     }
     return "?";
 }

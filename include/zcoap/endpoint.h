@@ -56,6 +56,11 @@ extern "C" {
 #define ZCOAP_EP_DEFAULT_DEDUP 8
 #endif
 
+/** Default number of observations a client endpoint keeps (RFC 7641). */
+#ifndef ZCOAP_EP_DEFAULT_OBSERVATIONS
+#define ZCOAP_EP_DEFAULT_OBSERVATIONS 2
+#endif
+
 /** Capacity of the internal event queue (events of one receive or one process step). */
 #define ZCOAP_EP_EVENT_QUEUE 8
 /** Capacity of the internal queue of Empty ACK/RST messages waiting to be pulled. */
@@ -96,6 +101,17 @@ typedef struct zcoap_dedup_entry {
     int8_t resp_slot;    /* private: stored response, or -1 */
 } zcoap_dedup_entry_t;
 
+/** One observation of ours (private fields; the caller only provides the array). */
+typedef struct zcoap_ep_observation {
+    uint64_t last_ms;  /* private: when the freshest notification came */
+    uint64_t renew_ms; /* private: when to report OBS_RENEW, or ZCOAP_NEVER */
+    uint32_t last_seq; /* private: its Observe value */
+    uint32_t tag;      /* private */
+    uint8_t token[ZCOAP_MAX_TOKEN_LEN];
+    uint8_t token_len; /* private */
+    uint8_t state;     /* private: free, registering, established */
+} zcoap_ep_observation_t;
+
 /** Endpoint configuration: parameters and the caller's buffers. */
 typedef struct zcoap_ep_config {
     zcoap_tx_params_t tx;         /**< transmission parameters */
@@ -120,8 +136,11 @@ typedef struct zcoap_ep_config {
     size_t resp_slots;            /**< how many responses are kept (1-127) */
     zcoap_dedup_entry_t *dedup;   /**< ring of recent incoming message IDs */
     size_t dedup_cap;             /**< its size (1-127) */
-    zcoap_rng_fn rng;             /**< random source (required) */
-    void *rng_ctx;                /**< passed to rng */
+    zcoap_ep_observation_t *observations; /**< the client's observations (RFC 7641), kept apart
+                                               from the one request of NSTART = 1; may be NULL */
+    size_t observations_cap;              /**< their number (0: no observations) */
+    zcoap_rng_fn rng;                     /**< random source (required) */
+    void *rng_ctx;                        /**< passed to rng */
 } zcoap_ep_config_t;
 
 /** Storage of the default configuration, for callers that want one object per endpoint. */
@@ -129,6 +148,7 @@ typedef struct zcoap_ep_storage {
     uint8_t req[ZCOAP_MAX_MSG_SIZE];
     uint8_t resp[ZCOAP_EP_DEFAULT_RESP_SLOTS * ZCOAP_MAX_MSG_SIZE];
     zcoap_dedup_entry_t dedup[ZCOAP_EP_DEFAULT_DEDUP];
+    zcoap_ep_observation_t observations[ZCOAP_EP_DEFAULT_OBSERVATIONS];
 } zcoap_ep_storage_t;
 
 /**
@@ -166,18 +186,25 @@ typedef enum zcoap_event_kind {
     ZCOAP_EV_NOTIFY_TIMEOUT,       /**< the CON notification (ev.tag) was never acknowledged: the
                                         client is gone (RFC 7641 §4.5) */
     /* outgoing path: our requests */
-    ZCOAP_EV_OUT_CON_SENT,          /**< our CON request went out (first transmission) */
-    ZCOAP_EV_OUT_NON_SENT,          /**< our NON request went out */
-    ZCOAP_EV_OUT_PING_SENT,         /**< our ping went out */
-    ZCOAP_EV_OUT_EMPTY_ACK,         /**< the peer acknowledged (ev.msg); a separate response will
-                                         follow */
-    ZCOAP_EV_OUT_RESPONSE,          /**< the response (ev.msg); the exchange is over */
-    ZCOAP_EV_OUT_PONG,              /**< our ping was answered (RST); the exchange is over */
-    ZCOAP_EV_OUT_TIMEOUT,           /**< no ACK after MAX_RETRANSMIT, or no response in time */
-    ZCOAP_EV_OUT_WRONG_TOKEN,       /**< an ACK with our message ID carried another token (ev.msg):
-                                         not taken as the response; a separate one may follow */
-    ZCOAP_EV_OUT_RESET,             /**< the peer answered our request with RST */
-    ZCOAP_EV_OUT_DUPLICATE_RESPONSE /**< a duplicate of the CON response, acknowledged again */
+    ZCOAP_EV_OUT_CON_SENT,           /**< our CON request went out (first transmission) */
+    ZCOAP_EV_OUT_NON_SENT,           /**< our NON request went out */
+    ZCOAP_EV_OUT_PING_SENT,          /**< our ping went out */
+    ZCOAP_EV_OUT_EMPTY_ACK,          /**< the peer acknowledged (ev.msg); a separate response will
+                                          follow */
+    ZCOAP_EV_OUT_RESPONSE,           /**< the response (ev.msg); the exchange is over */
+    ZCOAP_EV_OUT_PONG,               /**< our ping was answered (RST); the exchange is over */
+    ZCOAP_EV_OUT_TIMEOUT,            /**< no ACK after MAX_RETRANSMIT, or no response in time */
+    ZCOAP_EV_OUT_WRONG_TOKEN,        /**< an ACK with our message ID carried another token (ev.msg):
+                                          not taken as the response; a separate one may follow */
+    ZCOAP_EV_OUT_RESET,              /**< the peer answered our request with RST */
+    ZCOAP_EV_OUT_DUPLICATE_RESPONSE, /**< a duplicate of the CON response (or CON notification),
+                                         acknowledged again */
+    ZCOAP_EV_OBS_NOTIFICATION,       /**< a fresh notification (ev.msg, ev.tag) of an observation */
+    ZCOAP_EV_OBS_ENDED,              /**< the server ended the observation (ev.tag): ev.msg is its
+                                          last notification, an error or one without Observe */
+    ZCOAP_EV_OBS_RENEW               /**< no notification for Max-Age + a margin: the observation
+                                          (ev.tag) may be gone; register again with
+                                          zcoap_ep_observe_begin() and the same tag */
 } zcoap_event_kind_t;
 
 /** Which channel an event kind belongs to. */
@@ -246,6 +273,8 @@ typedef struct zcoap_ep {
     uint64_t out_timeout_ms;  /* current retransmission timeout (doubles up to 2^10 times) */
     uint32_t out_response_ms; /* response timeout of this request */
     uint64_t out_deadline;
+    int8_t out_obs;                 /* observation our request registers or renews, or -1 */
+    uint32_t out_tag;               /* the tag of our request's events (observations), else 0 */
     uint16_t out_last_resp_mid;     /* separate CON response taken last, for its duplicates */
     uint64_t out_last_resp_expires; /* 0: none */
     /* incoming path, front: the request waiting for the application's answer */
@@ -424,6 +453,40 @@ int zcoap_ep_respond_ack(zcoap_ep_t *ep, uint64_t now_ms);
 
 /** Reject the request with RST (RFC 7252 §4.2, §4.3). */
 int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms);
+
+/* ---- observations (RFC 7641, client) ------------------------------------------------------- */
+
+/**
+ * @brief Start a request that registers an observation (RFC 7641 §3.1): a CON GET or FETCH with
+ *        Observe 0, as zcoap_ep_request_begin() makes it (it is the one request of NSTART = 1
+ *        until answered). Add the target's options with the builder, then
+ *        zcoap_ep_request_send().
+ *
+ * A 2.xx response carrying Observe establishes the observation (ZCOAP_EV_OUT_RESPONSE, ev.tag);
+ * one without it means the server did not take us (the response is still delivered). Later
+ * notifications arrive as ZCOAP_EV_OBS_NOTIFICATION while other requests come and go: CON ones
+ * are acknowledged, each copy again; stale or reordered ones are dropped (§3.4). An error or a
+ * notification without Observe ends it (ZCOAP_EV_OBS_ENDED). When no notification came for
+ * Max-Age plus ZCOAP_OBS_RENEW_MARGIN_MS, ZCOAP_EV_OBS_RENEW asks to register again: call this
+ * with the same @p tag, which reuses the token (§3.3.1).
+ *
+ * @param[in] tag names the observation in its events; a tag already in use renews it
+ * @retval as zcoap_ep_request_begin(); ZCOAP_ENOSPC when every observation slot is taken
+ */
+int zcoap_ep_observe_begin(zcoap_ep_t *ep, uint8_t method, uint32_t tag, zcoap_builder_t *b);
+
+/**
+ * @brief Cancel the observation @p tag. Passive (@p b NULL): forget it; the next notification
+ *        gets RST (§3.6). Active: also begin the GET with Observe 1 and the same token (§3.6,
+ *        the preferred way); add the same options as the registration, then
+ *        zcoap_ep_request_send().
+ * @retval ZCOAP_OK, ZCOAP_ENOTFOUND (no such observation), or zcoap_ep_request_begin()'s errors
+ *         (then the observation is kept)
+ */
+int zcoap_ep_observe_cancel(zcoap_ep_t *ep, uint32_t tag, zcoap_builder_t *b);
+
+/** Whether the observation @p tag is established (its registration was answered with Observe). */
+bool zcoap_ep_observing(const zcoap_ep_t *ep, uint32_t tag);
 
 /* ---- notifications (RFC 7641) --------------------------------------------------------------- */
 

@@ -36,6 +36,9 @@ extern "C" {
 /** RFC 7641 §4.5: a server sends a CON notification at least every 24 hours. */
 #define ZCOAP_OBS_CON_MAX_INTERVAL_S 86400u
 
+/** How long after Max-Age without a notification a client registers again (RFC 7641 §3.3.1). */
+#define ZCOAP_OBS_RENEW_MARGIN_MS 2000u
+
 /** The sequence number after @p seq, wrapping within 24 bits (RFC 7641 §4.4). */
 static inline uint32_t zcoap_obs_seq_next(uint32_t seq)
 {
