@@ -9,8 +9,8 @@
 #include "zcoap/endpoint.h"
 #include "zcoap/err.h"
 #include "zcoap/msg.h"
-#include "zcoap/proto.h"
 #include "zcoap/observe.h"
+#include "zcoap/proto.h"
 #include "zcoap/resource.h"
 
 #ifdef __cplusplus
