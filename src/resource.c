@@ -203,6 +203,19 @@ static bool name_is(const link_param_t *p, const char *name)
     return p->name_len == n && memcmp(p->name, name, n) == 0;
 }
 
+bool zcoap_resource_observable(const zcoap_resource_t *r)
+{
+    if (r == NULL || r->attrs == NULL)
+        return false;
+    size_t pos = 0;
+    link_param_t p;
+    while (next_param(r->attrs, &pos, &p)) {
+        if (name_is(&p, "obs"))
+            return true;
+    }
+    return false;
+}
+
 /* href= filters on "/" + path (RFC 6690 §4.1), with the same '*' prefix rule. */
 static bool href_matches(const zcoap_resource_t *r, const uint8_t *want, size_t want_len)
 {

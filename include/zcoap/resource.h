@@ -48,6 +48,12 @@ typedef struct zcoap_resource {
 uint8_t zcoap_resource_dispatch(const zcoap_resource_t *table, size_t n, const zcoap_msg_t *req,
                                 const zcoap_resource_t **found);
 
+/**
+ * @brief Whether @p r can be observed (RFC 7641): its attributes carry the `obs` parameter, the
+ *        attribute that also announces it in /.well-known/core (RFC 7641 §6).
+ */
+bool zcoap_resource_observable(const zcoap_resource_t *r);
+
 /** True when the request's Uri-Path options spell @p path ("a/b"; "" for none). */
 bool zcoap_path_matches(const zcoap_msg_t *req, const char *path);
 

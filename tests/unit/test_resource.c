@@ -274,6 +274,25 @@ static void path_matches_deep_paths(void **state)
     }
 }
 
+/* Observable: the obs attribute, wherever it stands, not a parameter that merely starts so. */
+static void observable_by_its_obs_attribute(void **state)
+{
+    (void)state;
+    const zcoap_resource_t table[] = {
+        {"a", GET_BIT, "obs", false, NULL},
+        {"b", GET_BIT, "rt=\"temp\";obs;ct=0", false, NULL},
+        {"c", GET_BIT, "ct=0;obs", false, NULL},
+        {"d", GET_BIT, "rt=\"obs\";ct=0", false, NULL},
+        {"e", GET_BIT, "observable;obs2", false, NULL},
+        {"f", GET_BIT, NULL, false, NULL},
+        {"g", GET_BIT, "title=\"a;obs\"", false, NULL},
+    };
+    const bool want[] = {true, true, true, false, false, false, false};
+    for (size_t i = 0; i < ARRAY_LEN(table); i++)
+        assert_int_equal(zcoap_resource_observable(&table[i]), want[i]);
+    assert_false(zcoap_resource_observable(NULL));
+}
+
 /* Other options around Uri-Path (Uri-Host 3, Observe 6, Content-Format 12, Uri-Query 15). */
 static void path_matches_among_other_options(void **state)
 {
@@ -624,6 +643,7 @@ int main(void)
         cmocka_unit_test(path_matches_segments),
         cmocka_unit_test(path_matches_raw_segments),
         cmocka_unit_test(path_matches_deep_paths),
+        cmocka_unit_test(observable_by_its_obs_attribute),
         cmocka_unit_test(path_matches_among_other_options),
         cmocka_unit_test(link_format_full_listing),
         cmocka_unit_test(link_format_root_and_hidden),
