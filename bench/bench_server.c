@@ -16,21 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "demo_resources.h"
 #include "zcoap/uv.h"
 
 static zcoap_uv_server_t server;
 static uv_signal_t sigint_handle;
 static uv_signal_t sigterm_handle;
-
-static void on_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                     const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    (void)req;
-    static const char text[] = "Hello World!";
-    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
-}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -88,7 +79,7 @@ int main(int argc, char **argv)
         return 1;
     }
     static const zcoap_resource_t resources[] = {
-        {"hello", ZCOAP_METHOD_BIT(ZCOAP_GET), "ct=0", false, (void *)(uintptr_t)on_hello},
+        {"hello", ZCOAP_METHOD_BIT(ZCOAP_GET), "ct=0", false, DEMO_HANDLER(demo_on_hello)},
     };
     cfg.resources = resources;
     cfg.n_resources = 1;

@@ -28,118 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "demo_resources.h"
 #include "zcoap/uv.h"
 
-/* ---- the server's resources (as examples/zcoap_server.c) ------------------------------------- */
+/* ---- the server's resources: zcoap-server's (demo_resources.h) but /sensors/temp ------------- */
 
-/* A separate answer waiting for its timer; listed so that shutdown can close the timer. */
-struct pending {
-    uv_timer_t timer;
-    zcoap_uv_peer_t *peer;
-    struct pending *prev, *next;
-};
-
-struct demo; /* everything on the loop; defined below */
-
-static struct pending **pending_list(zcoap_uv_server_t *s);
-
-static void on_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                     const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    (void)req;
-    static const char text[] = "Hello World!";
-    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
-}
-
-static void on_echo(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                    const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    uint32_t cf = 0;
-    bool has_cf = zcoap_msg_get_uint(req, ZCOAP_OPT_CONTENT_FORMAT, &cf) == ZCOAP_OK;
-    uint8_t code = req->code == ZCOAP_FETCH ? ZCOAP_CONTENT : ZCOAP_CHANGED;
-    (void)zcoap_uv_peer_respond(peer, code, has_cf ? (int)cf : -1, req->payload, req->payload_len);
-}
-
-static void on_time(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                    const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    (void)req;
-    char text[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, n);
-}
-
-static void unlink_pending(struct pending **list, struct pending *p)
-{
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        *list = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-}
-
-static void on_pending_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void on_separate_due(uv_timer_t *t)
-{
-    struct pending *p = t->data;
-    static const char text[] = "That took a while.";
-    unlink_pending(pending_list(p->peer->server), p);
-    p->peer->data = NULL; /* the peer may be recycled once this exchange is over */
-    (void)zcoap_uv_peer_respond(p->peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text,
-                                sizeof(text) - 1);
-    uv_close((uv_handle_t *)&p->timer, on_pending_closed);
-}
-
-static void on_separate(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                        const zcoap_msg_t *req)
-{
-    (void)res;
-    struct pending *p = calloc(1, sizeof(*p));
-    if (p == NULL || uv_timer_init(s->loop, &p->timer) != 0) {
-        free(p);
-        (void)zcoap_uv_peer_respond(peer, ZCOAP_SERVICE_UNAVAILABLE, -1, NULL, 0);
-        return;
-    }
-    struct pending **list = pending_list(s);
-    p->timer.data = p;
-    p->peer = peer;
-    p->next = *list;
-    if (*list != NULL)
-        (*list)->prev = p;
-    *list = p;
-    peer->data = p;
-    if (req->type == ZCOAP_TYPE_CON)
-        (void)zcoap_uv_peer_ack(peer); /* RFC 7252 §5.2.2: ACK now, answer later */
-    (void)uv_timer_start(&p->timer, on_separate_due, 300, 0);
-}
-
-#define H(fn) ((void *)(uintptr_t)(fn))
-static const zcoap_resource_t resources[] = {
-    {"hello", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"hello\";ct=0;title=\"Hello World\"", false,
-     H(on_hello)},
-    {"echo",
-     ZCOAP_METHOD_BIT(ZCOAP_POST) | ZCOAP_METHOD_BIT(ZCOAP_PUT) | ZCOAP_METHOD_BIT(ZCOAP_FETCH) |
-         ZCOAP_METHOD_BIT(ZCOAP_PATCH) | ZCOAP_METHOD_BIT(ZCOAP_IPATCH),
-     "rt=\"echo\"", false, H(on_echo)},
-    {"separate", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"separate\";ct=0", false, H(on_separate)},
-    {"time", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"clock\";ct=0", false, H(on_time)},
-};
+static const zcoap_resource_t resources[] = {DEMO_RESOURCE_HELLO, DEMO_RESOURCE_ECHO,
+                                             DEMO_RESOURCE_SEPARATE, DEMO_RESOURCE_TIME};
 
 /* ---- the clients' script --------------------------------------------------------------------- */
 
@@ -194,15 +90,10 @@ struct demo {
     size_t clients_done;
     size_t failures_printed;
     uint64_t hook_datagrams, hook_dropped; /* seen and dropped by the clients' hooks */
-    struct pending *pending;
+    demo_pending_list_t pending;           /* the server's data: answers /separate owes */
     uv_timer_t progress;
     bool finished;
 };
-
-static struct pending **pending_list(zcoap_uv_server_t *s)
-{
-    return &((struct demo *)s->data)->pending;
-}
 
 static unsigned long long elapsed_ms(const struct demo *d)
 {
@@ -260,11 +151,7 @@ static void finish(struct demo *d)
     d->end_ns = uv_hrtime();
     for (size_t i = 0; i < d->n_clients; i++)
         zcoap_uv_client_close(&d->clients[i].uv, NULL); /* also from its own callback */
-    while (d->pending != NULL) { /* separate answers not given yet die with the server */
-        struct pending *p = d->pending;
-        unlink_pending(&d->pending, p);
-        uv_close((uv_handle_t *)&p->timer, on_pending_closed);
-    }
+    demo_pending_cancel_all(&d->pending); /* separate answers not given yet die with the server */
     zcoap_uv_server_close(&d->server, NULL);
     uv_close((uv_handle_t *)&d->progress, NULL);
 }
@@ -531,7 +418,7 @@ static int start_server(struct demo *d, const char *address, long port)
     /* Two stored responses per peer: when the ACK of our separate CON response is lost, the
      * peer's next request still finds a free slot instead of a 5.03. */
     cfg.resp_slots = 2;
-    d->server.data = d;
+    d->server.data = &d->pending;
     int rc = zcoap_uv_server_start(&d->loop, &d->server, (const struct sockaddr *)&addr, &cfg);
     if (rc != 0) {
         fprintf(stderr, "loop_demo: server on %s: %s\n", address, zcoap_uv_strerror(rc));

@@ -3,11 +3,11 @@
  *
  *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]
  *
- * Resources: /hello (GET: 2.05 "Hello World!"), /echo (POST, PUT, FETCH, PATCH, iPATCH: the
- * request's payload back; FETCH 2.05, the others 2.04), /separate (GET: empty ACK at once, then a
- * CON 2.05 about 300 ms later), /time (GET: the time as text), /sensors/temp (GET: a reading, a
- * path of two segments) and /.well-known/core, generated from the table. Runs until
- * SIGINT/SIGTERM or for SECONDS, then prints its counters.
+ * Resources (common/demo_resources.c): /hello (GET: 2.05 "Hello World!"), /echo (POST, PUT, FETCH,
+ * PATCH, iPATCH: the request's payload back; FETCH 2.05, the others 2.04), /separate (GET: empty
+ * ACK at once, then a CON 2.05 about 300 ms later), /time (GET: the time as text), /sensors/temp
+ * (GET: a reading, a path of two segments) and /.well-known/core, generated from the table. Runs
+ * until SIGINT/SIGTERM or for SECONDS, then prints its counters.
  *
  * With -T THREADS above 1, as many servers, each on its own loop in its own thread, bind the same
  * address and port with reuse_port (SO_REUSEPORT): the kernel hands each peer to one of them by a
@@ -20,54 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "demo_resources.h"
 #include "zcoap/uv.h"
-
-static void on_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                     const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    (void)req;
-    static const char text[] = "Hello World!";
-    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
-}
-
-static void on_echo(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                    const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    uint32_t cf = 0;
-    bool has_cf = zcoap_msg_get_uint(req, ZCOAP_OPT_CONTENT_FORMAT, &cf) == ZCOAP_OK;
-    uint8_t code = req->code == ZCOAP_FETCH ? ZCOAP_CONTENT : ZCOAP_CHANGED;
-    (void)zcoap_uv_peer_respond(peer, code, has_cf ? (int)cf : -1, req->payload, req->payload_len);
-}
-
-static void on_time(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                    const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    (void)req;
-    char text[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    size_t n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, n);
-}
-
-static void on_temp(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                    const zcoap_msg_t *req)
-{
-    (void)s;
-    (void)res;
-    (void)req;
-    static const char text[] = "21.5";
-    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
-}
 
 /* One server on its own loop. Worker 0 runs on the main thread's loop, next to the signal
  * handlers; the others each run a loop in a thread of their own. */
@@ -78,82 +33,12 @@ struct worker {
     zcoap_uv_server_t server;
     uv_thread_t thread;
     bool loop_ready, stop_ready, server_started, thread_started;
-    struct pending *pending; /* separate answers waiting for their timer */
+    demo_pending_list_t pending; /* the server's data: answers /separate still owes */
 };
 
-/* A separate answer waiting for its timer. */
-struct pending {
-    uv_timer_t timer;
-    zcoap_uv_peer_t *peer;
-    struct worker *worker;
-    struct pending *prev, *next;
-};
-
-static void on_pending_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-/* Unlink @p p and let its peer go: the peer may be recycled once its exchange is over. */
-static void pending_unlink(struct pending *p)
-{
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        p->worker->pending = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    p->peer->data = NULL;
-}
-
-static void on_separate_due(uv_timer_t *t)
-{
-    struct pending *p = t->data;
-    static const char text[] = "That took a while.";
-    pending_unlink(p); /* first, so that the answer's flush may already recycle the peer */
-    (void)zcoap_uv_peer_respond(p->peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text,
-                                sizeof(text) - 1);
-    uv_close((uv_handle_t *)&p->timer, on_pending_closed);
-}
-
-static void on_separate(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
-                        const zcoap_msg_t *req)
-{
-    (void)res;
-    struct worker *w = s->data;
-    struct pending *p = malloc(sizeof(*p));
-    if (p == NULL || uv_timer_init(s->loop, &p->timer) != 0) {
-        free(p);
-        (void)zcoap_uv_peer_respond(peer, ZCOAP_SERVICE_UNAVAILABLE, -1, NULL, 0);
-        return;
-    }
-    p->timer.data = p;
-    p->peer = peer;
-    p->worker = w;
-    p->prev = NULL;
-    p->next = w->pending;
-    if (w->pending != NULL)
-        w->pending->prev = p;
-    w->pending = p;
-    peer->data = p;
-    if (req->type == ZCOAP_TYPE_CON)
-        (void)zcoap_uv_peer_ack(peer); /* RFC 7252 §5.2.2: ACK now, answer later */
-    (void)uv_timer_start(&p->timer, on_separate_due, 300, 0);
-}
-
-#define H(fn) ((void *)(uintptr_t)(fn))
-static const zcoap_resource_t resources[] = {
-    {"hello", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"hello\";ct=0;title=\"Hello World\"", false,
-     H(on_hello)},
-    {"echo",
-     ZCOAP_METHOD_BIT(ZCOAP_POST) | ZCOAP_METHOD_BIT(ZCOAP_PUT) | ZCOAP_METHOD_BIT(ZCOAP_FETCH) |
-         ZCOAP_METHOD_BIT(ZCOAP_PATCH) | ZCOAP_METHOD_BIT(ZCOAP_IPATCH),
-     "rt=\"echo\"", false, H(on_echo)},
-    {"separate", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"separate\";ct=0", false, H(on_separate)},
-    {"time", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"clock\";ct=0", false, H(on_time)},
-    {"sensors/temp", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"temperature-c\";if=\"sensor\";ct=0", false,
-     H(on_temp)},
-};
+static const zcoap_resource_t resources[] = {DEMO_RESOURCE_HELLO, DEMO_RESOURCE_ECHO,
+                                             DEMO_RESOURCE_SEPARATE, DEMO_RESOURCE_TIME,
+                                             DEMO_RESOURCE_SENSORS_TEMP};
 
 enum { MAX_THREADS = 64 };
 
@@ -172,11 +57,7 @@ static void on_closed(uv_handle_t *h)
 static void on_worker_stop(uv_async_t *a)
 {
     struct worker *w = a->data;
-    while (w->pending != NULL) {
-        struct pending *p = w->pending;
-        pending_unlink(p);
-        uv_close((uv_handle_t *)&p->timer, on_pending_closed);
-    }
+    demo_pending_cancel_all(&w->pending);
     zcoap_uv_server_close(&w->server, NULL);
     uv_close((uv_handle_t *)&w->stop, on_closed);
 }
@@ -230,7 +111,7 @@ static int start_worker(int i, const struct sockaddr *addr, const zcoap_uv_serve
         return rc;
     w->stop.data = w;
     w->stop_ready = true;
-    w->server.data = w;
+    w->server.data = &w->pending;
     rc = zcoap_uv_server_start(w->loop, &w->server, addr, cfg);
     w->server_started = rc == 0;
     return rc;

@@ -1,13 +1,14 @@
 /*
  * Client endpoints of the libuv adapter (zcoap_uv_client_*) on a real loop over loopback.
  *
- * The peer is a raw uv_udp_t in this file that plays a CoAP server with replies built by hand
- * (zcoap's builder): piggybacked and separate responses (RFC 7252 §5.2), silence (retransmission
- * and timeout, §4.2), RST to a ping or a request (§4.2, §4.3), an oversized datagram. Each
- * scenario runs on IPv4 and IPv6 (skipped when ::1 is unavailable). Callbacks only record what
- * happens; the test body asserts once the loop is back, so a failing assertion never jumps out of
- * uv_run(). Every wait is bounded by a guard timer of GUARD_MS loop time, nothing sleeps, and
- * every test ends with all handles closed and uv_loop_close() == 0 (in the teardown).
+ * The peer is a raw UDP socket (uvt_peer_t, tests/support/uv_support.h) whose script in this file
+ * plays a CoAP server with replies built by hand (zcoap's builder): piggybacked and separate
+ * responses (RFC 7252 §5.2), silence (retransmission and timeout, §4.2), RST to a ping or a request
+ * (§4.2, §4.3), an oversized datagram. Each scenario runs on IPv4 and IPv6 (skipped when ::1 is
+ * unavailable). Callbacks only record what happens; the test body asserts once the loop is back, so
+ * a failing assertion never jumps out of uv_run(). Every wait is bounded by a guard timer of
+ * GUARD_MS loop time, nothing sleeps, and every test ends with all handles closed and
+ * uv_loop_close() == 0 (in the teardown).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,12 +23,12 @@
 
 #include <cmocka.h>
 
+#include "uv_support.h"
 #include "zcoap/uv.h"
 
 enum {
-    GUARD_MS = 5000,  /* loop time after which a wait counts as failed */
-    PEER_MAX_RX = 16, /* datagrams the peer records */
-    MAX_EVENTS = 32,  /* client events recorded */
+    GUARD_MS = 5000, /* loop time after which a wait counts as failed */
+    MAX_EVENTS = 32, /* client events recorded */
     SEPARATE_MID = 0x7000,
     FAST_ACK_TIMEOUT_MS = 50,
     FAST_MAX_RETRANSMIT = 2,
@@ -40,41 +41,23 @@ enum {
 
 typedef struct fixture fixture_t;
 
-/* What the peer does with each well-formed datagram it receives. */
-typedef void (*peer_script_fn)(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
-                               const zcoap_msg_t *msg);
 /* Extra behaviour of a test inside the client's event callback. */
 typedef void (*event_hook_fn)(fixture_t *f, const zcoap_event_t *ev);
 
-struct peer_datagram {
-    uint8_t data[2048];
-    size_t len;
-};
-
 struct fixture {
-    uv_loop_t loop;
-    uv_timer_t guard;
-    bool guard_fired;
+    uvt_loop_t uv;
     int family;
 
-    /* The peer: a UDP socket on 127.0.0.1 or ::1 (peer6: a second one on ::1, same port). */
-    uv_udp_t peer;
-    uv_udp_t peer6;
-    bool peer_open;
-    bool peer6_open;
-    struct sockaddr_storage peer_addr;
-    uint16_t peer_port;
-    peer_script_fn script;
-    struct peer_datagram rx[PEER_MAX_RX];
-    size_t rx_count;
-    uint8_t peer_buf[4096];
-    int peer_errors; /* sends or builds that failed: checked in the teardown */
-    /* a delayed action of the peer (the separate response, or the end of a quiet period) */
+    /* The peer: a raw socket on 127.0.0.1 or ::1 (peer6: a second one on ::1, same port), whose
+     * script (its on_msg) answers what the client sends. Its failed sends, and datagrams from
+     * the client that are not CoAP, are checked in the teardown. */
+    uvt_peer_t peer;
+    uvt_peer_t peer6;
+    int peer_errors; /* timers the peer could not start: checked in the teardown */
+    /* a delayed action of the peer (the separate response, an answer from outside a callback) */
     uv_timer_t peer_timer;
     void (*peer_timer_action)(fixture_t *f);
-    bool peer_timer_fired;
-    struct sockaddr_storage last_from; /* the client's address, as the peer sees it */
-    uv_udp_t *reply_sock;
+    uvt_peer_t *reply_peer;
     struct sockaddr_storage reply_to;
     uint8_t req_token[ZCOAP_MAX_TOKEN_LEN];
     uint8_t req_token_len;
@@ -106,25 +89,10 @@ struct fixture {
 
 /* ---- loop, guard, teardown ----------------------------------------------------------------- */
 
-static void on_guard(uv_timer_t *t)
+/* Run the loop until @p done(f) holds, for GUARD_MS of loop time at most. */
+static bool run_until(fixture_t *f, bool (*done)(const void *ctx))
 {
-    fixture_t *f = t->data;
-    f->guard_fired = true;
-}
-
-/* Run the loop until @p done holds, for GUARD_MS of loop time at most. */
-static bool run_until(fixture_t *f, bool (*done)(const fixture_t *f))
-{
-    f->guard_fired = false;
-    uv_update_time(&f->loop);
-    assert_int_equal(uv_timer_start(&f->guard, on_guard, GUARD_MS, 0), 0);
-    while (!done(f) && !f->guard_fired) {
-        if (uv_run(&f->loop, UV_RUN_ONCE) == 0 && !done(f)) {
-            break; /* nothing left that could make it happen */
-        }
-    }
-    (void)uv_timer_stop(&f->guard);
-    return done(f);
+    return uvt_run_until(&f->uv, GUARD_MS, done, f);
 }
 
 static bool has_event(const fixture_t *f, zcoap_event_kind_t kind)
@@ -137,36 +105,36 @@ static bool has_event(const fixture_t *f, zcoap_event_kind_t kind)
     return false;
 }
 
-static bool waited_event_seen(const fixture_t *f)
+static bool waited_event_seen(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return has_event(f, f->wait_event);
 }
 
-static bool peer_got_enough(const fixture_t *f)
+static bool peer_got_enough(const void *ctx)
 {
-    return f->rx_count >= f->wait_rx;
+    const fixture_t *f = ctx;
+    return f->peer.n_rx >= f->wait_rx;
 }
 
-static bool client_closed(const fixture_t *f)
+static bool client_closed(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->close_calls > 0;
 }
 
 /* Our request has its end: a response, a timeout or a reset. */
-static bool exchange_over(const fixture_t *f)
+static bool exchange_over(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return has_event(f, ZCOAP_EV_OUT_RESPONSE) || has_event(f, ZCOAP_EV_OUT_TIMEOUT) ||
            has_event(f, ZCOAP_EV_OUT_RESET);
 }
 
-static bool connect_reported(const fixture_t *f)
+static bool connect_reported(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->connect_calls > 0;
-}
-
-static bool peer_timer_fired(const fixture_t *f)
-{
-    return f->peer_timer_fired;
 }
 
 static void run_until_event(fixture_t *f, zcoap_event_kind_t kind)
@@ -181,7 +149,7 @@ static void run_until_peer_rx(fixture_t *f, size_t count)
 {
     f->wait_rx = count;
     if (!run_until(f, peer_got_enough)) {
-        fail_msg("the peer got %zu datagram(s), not %zu, within %d ms", f->rx_count, count,
+        fail_msg("the peer got %zu datagram(s), not %zu, within %d ms", f->peer.n_rx, count,
                  GUARD_MS);
     }
 }
@@ -189,32 +157,20 @@ static void run_until_peer_rx(fixture_t *f, size_t count)
 static void on_peer_timer(uv_timer_t *t)
 {
     fixture_t *f = t->data;
-    f->peer_timer_fired = true;
     if (f->peer_timer_action != NULL) {
         f->peer_timer_action(f);
     }
 }
 
-/* Let @p ms of loop time pass with the loop running (the peer's timer ends the wait). */
-static void run_for(fixture_t *f, uint64_t ms)
-{
-    f->peer_timer_fired = false;
-    f->peer_timer_action = NULL;
-    assert_int_equal(uv_timer_start(&f->peer_timer, on_peer_timer, ms, 0), 0);
-    assert_true(run_until(f, peer_timer_fired));
-}
-
 static int setup(void **state, int family)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    if (f == NULL || uv_loop_init(&f->loop) != 0) {
+    if (f == NULL || uvt_loop_init(&f->uv) != 0) {
         free(f);
         return -1;
     }
     f->family = family;
-    (void)uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
-    (void)uv_timer_init(&f->loop, &f->peer_timer);
+    (void)uv_timer_init(&f->uv.loop, &f->peer_timer);
     f->peer_timer.data = f;
     *state = f;
     return 0;
@@ -242,160 +198,53 @@ static void close_client(fixture_t *f)
     zcoap_uv_client_close(&f->client, on_client_closed);
 }
 
-static void close_handle(uv_handle_t *h)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
     if (f->client_inited && !f->client_close_requested) {
         close_client(f);
     }
-    if (f->peer_open) {
-        close_handle((uv_handle_t *)&f->peer);
-    }
-    if (f->peer6_open) {
-        close_handle((uv_handle_t *)&f->peer6);
-    }
-    close_handle((uv_handle_t *)&f->peer_timer);
+    uvt_peer_close(&f->peer);
+    uvt_peer_close(&f->peer6);
+    uvt_close_handle((uv_handle_t *)&f->peer_timer);
     if (f->client_inited) {
         /* The close callback comes once the client's handles are closed (§6 of DESIGN.md). */
         assert_true(run_until(f, client_closed));
         assert_int_equal(f->close_calls, 1);
         assert_int_equal(f->events_after_close, 0);
     }
-    close_handle((uv_handle_t *)&f->guard);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT); /* runs the remaining close callbacks */
-    /* EBUSY here means a handle or request of the adapter is still alive. */
-    assert_int_equal(uv_loop_close(&f->loop), 0);
+    uvt_loop_end(&f->uv);
     assert_int_equal(f->peer_errors, 0);
+    const uvt_peer_t *peers[] = {&f->peer, &f->peer6};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(peers[i]->send_errors, 0);
+        assert_int_equal(peers[i]->not_coap, 0); /* the client sent only CoAP */
+    }
     free(f);
     return 0;
 }
 
 /* ---- the peer ------------------------------------------------------------------------------ */
 
-static void on_peer_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    fixture_t *f = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)f->peer_buf, sizeof f->peer_buf);
-}
-
-static void on_peer_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf,
-                         const struct sockaddr *from, unsigned flags)
-{
-    fixture_t *f = sock->data;
-    (void)flags;
-    if (nread <= 0 || from == NULL) {
-        return;
-    }
-    if (f->rx_count < PEER_MAX_RX) {
-        struct peer_datagram *d = &f->rx[f->rx_count++];
-        d->len = (size_t)nread < sizeof d->data ? (size_t)nread : sizeof d->data;
-        memcpy(d->data, buf->base, d->len);
-    }
-    memset(&f->last_from, 0, sizeof f->last_from);
-    memcpy(&f->last_from, from,
-           from->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-    zcoap_msg_t msg;
-    if (zcoap_msg_parse(&msg, (const uint8_t *)buf->base, (size_t)nread) != ZCOAP_OK) {
-        f->peer_errors++; /* the client sent something that is not CoAP */
-        return;
-    }
-    if (f->script != NULL) {
-        f->script(f, sock, from, &msg);
-    }
-}
-
-static void peer_send(fixture_t *f, uv_udp_t *sock, const struct sockaddr *to, const uint8_t *buf,
-                      ptrdiff_t len)
-{
-    if (len < 0) {
-        f->peer_errors++;
-        return;
-    }
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)buf, (unsigned int)len);
-    if (uv_udp_try_send(sock, &b, 1, to) != (int)len) {
-        f->peer_errors++;
-    }
-}
-
-static int bind_peer(fixture_t *f, uv_udp_t *sock, int family, uint16_t port,
-                     struct sockaddr_storage *addr)
-{
-    memset(addr, 0, sizeof *addr);
-    int rc = family == AF_INET ? uv_ip4_addr("127.0.0.1", port, (struct sockaddr_in *)addr)
-                               : uv_ip6_addr("::1", port, (struct sockaddr_in6 *)addr);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = uv_udp_init(&f->loop, sock);
-    if (rc != 0) {
-        return rc;
-    }
-    sock->data = f;
-    if (sock == &f->peer) {
-        f->peer_open = true;
-    } else {
-        f->peer6_open = true;
-    }
-    rc = uv_udp_bind(sock, (const struct sockaddr *)addr, 0);
-    if (rc != 0) {
-        return rc;
-    }
-    int len = (int)sizeof *addr;
-    rc = uv_udp_getsockname(sock, (struct sockaddr *)addr, &len);
-    if (rc != 0) {
-        return rc;
-    }
-    return uv_udp_recv_start(sock, on_peer_alloc, on_peer_recv);
-}
-
-static uint16_t port_of(const struct sockaddr_storage *addr)
-{
-    return addr->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)addr)->sin_port)
-                                      : ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
-}
-
 /* Start the peer on the test's family and a free port; skips the test without IPv6. */
-static void start_peer(fixture_t *f, peer_script_fn script)
+static void start_peer(fixture_t *f, uvt_peer_fn script)
 {
-    f->script = script;
-    int rc = bind_peer(f, &f->peer, f->family, 0, &f->peer_addr);
-    if (rc != 0 && f->family == AF_INET6) {
-        printf("# no IPv6 loopback (%s): skipped\n", uv_strerror(rc));
-        skip();
-    }
-    assert_int_equal(rc, 0);
-    f->peer_port = port_of(&f->peer_addr);
+    f->peer.data = f;
+    f->peer.on_msg = script;
+    uvt_require_loopback(f->family, uvt_peer_open(&f->peer, &f->uv.loop, f->family, 0));
 }
 
-/* "coap://127.0.0.1:PORT/path" or "coap://[::1]:PORT/path" for the peer. */
-static const char *peer_uri(const fixture_t *f, const char *path, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, f->family == AF_INET ? "coap://127.0.0.1:%u%s" : "coap://[::1]:%u%s",
-                     (unsigned)f->peer_port, path);
-    assert_true(n > 0 && (size_t)n < cap);
-    return out;
-}
-
-static void remember_request(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void remember_request(uvt_peer_t *peer, const struct sockaddr_storage *from,
                              const zcoap_msg_t *req)
 {
-    f->reply_sock = sock;
-    memset(&f->reply_to, 0, sizeof f->reply_to);
-    memcpy(&f->reply_to, from,
-           from->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+    fixture_t *f = peer->data;
+    f->reply_peer = peer;
+    f->reply_to = *from;
     memcpy(f->req_token, req->token, req->token_len);
     f->req_token_len = req->token_len;
 }
 
-static void send_piggybacked(fixture_t *f, uv_udp_t *sock, const struct sockaddr *to,
+static void send_piggybacked(uvt_peer_t *peer, const struct sockaddr_storage *to,
                              const zcoap_msg_t *req, const char *payload)
 {
     uint8_t buf[256];
@@ -403,22 +252,22 @@ static void send_piggybacked(fixture_t *f, uv_udp_t *sock, const struct sockaddr
     (void)zcoap_builder_init_response(&b, buf, sizeof buf, req, ZCOAP_CONTENT, req->mid);
     (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_CONTENT_FORMAT, ZCOAP_CF_TEXT_PLAIN);
     (void)zcoap_builder_set_payload(&b, payload, strlen(payload));
-    peer_send(f, sock, to, buf, zcoap_builder_finish(&b));
+    (void)uvt_peer_send(peer, to, buf, zcoap_builder_finish(&b));
 }
 
-static void send_empty(fixture_t *f, uv_udp_t *sock, const struct sockaddr *to, uint8_t type,
+static void send_empty(uvt_peer_t *peer, const struct sockaddr_storage *to, uint8_t type,
                        uint16_t mid)
 {
     uint8_t buf[4];
-    peer_send(f, sock, to, buf, zcoap_build_empty(buf, sizeof buf, type, mid));
+    (void)uvt_peer_send(peer, to, buf, zcoap_build_empty(buf, sizeof buf, type, mid));
 }
 
 /* A CON request gets 2.05 "hello" piggybacked in the ACK (§5.2.1). */
-static void script_piggyback(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void script_piggyback(uvt_peer_t *peer, const struct sockaddr_storage *from,
                              const zcoap_msg_t *msg)
 {
     if (msg->type == ZCOAP_TYPE_CON && zcoap_code_is_request(msg->code)) {
-        send_piggybacked(f, sock, from, msg, "hello");
+        send_piggybacked(peer, from, msg, "hello");
     }
 }
 
@@ -429,18 +278,17 @@ static void send_separate_response(fixture_t *f)
     (void)zcoap_builder_init(&b, buf, sizeof buf, ZCOAP_TYPE_CON, ZCOAP_CONTENT, SEPARATE_MID,
                              f->req_token, f->req_token_len);
     (void)zcoap_builder_set_payload(&b, "later", 5);
-    peer_send(f, f->reply_sock, (const struct sockaddr *)&f->reply_to, buf,
-              zcoap_builder_finish(&b));
+    (void)uvt_peer_send(f->reply_peer, &f->reply_to, buf, zcoap_builder_finish(&b));
 }
 
 /* A CON request gets an empty ACK at once and a CON 2.05 "later" 20 ms afterwards (§5.2.2). */
-static void script_separate(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void script_separate(uvt_peer_t *peer, const struct sockaddr_storage *from,
                             const zcoap_msg_t *msg)
 {
+    fixture_t *f = peer->data;
     if (msg->type == ZCOAP_TYPE_CON && zcoap_code_is_request(msg->code)) {
-        remember_request(f, sock, from, msg);
-        send_empty(f, sock, from, ZCOAP_TYPE_ACK, msg->mid);
-        f->peer_timer_fired = false;
+        remember_request(peer, from, msg);
+        send_empty(peer, from, ZCOAP_TYPE_ACK, msg->mid);
         f->peer_timer_action = send_separate_response;
         if (uv_timer_start(&f->peer_timer, on_peer_timer, 20, 0) != 0) {
             f->peer_errors++;
@@ -449,17 +297,17 @@ static void script_separate(fixture_t *f, uv_udp_t *sock, const struct sockaddr 
 }
 
 /* Anything confirmable (request or ping) is rejected with RST (§4.2, §4.3). */
-static void script_reset(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void script_reset(uvt_peer_t *peer, const struct sockaddr_storage *from,
                          const zcoap_msg_t *msg)
 {
     if (msg->type == ZCOAP_TYPE_CON) {
-        send_empty(f, sock, from, ZCOAP_TYPE_RST, msg->mid);
+        send_empty(peer, from, ZCOAP_TYPE_RST, msg->mid);
     }
 }
 
 /* A datagram larger than the client's receive buffer, then the real answer. */
-static void script_oversized_then_piggyback(fixture_t *f, uv_udp_t *sock,
-                                            const struct sockaddr *from, const zcoap_msg_t *msg)
+static void script_oversized_then_piggyback(uvt_peer_t *peer, const struct sockaddr_storage *from,
+                                            const zcoap_msg_t *msg)
 {
     static uint8_t junk[OVERSIZED_LEN];
     if (msg->type == ZCOAP_TYPE_CON && zcoap_code_is_request(msg->code)) {
@@ -470,8 +318,8 @@ static void script_oversized_then_piggyback(fixture_t *f, uv_udp_t *sock,
         uint8_t filler[OVERSIZED_LEN - 32];
         memset(filler, 'j', sizeof filler);
         (void)zcoap_builder_set_payload(&b, filler, sizeof filler);
-        peer_send(f, sock, from, junk, zcoap_builder_finish(&b));
-        send_piggybacked(f, sock, from, msg, "hello");
+        (void)uvt_peer_send(peer, from, junk, zcoap_builder_finish(&b));
+        send_piggybacked(peer, from, msg, "hello");
     }
 }
 
@@ -485,7 +333,7 @@ static void on_client_event(zcoap_uv_client_t *c, const zcoap_event_t *ev)
         return;
     }
     if (f->n_events < MAX_EVENTS) {
-        f->event_at_ms[f->n_events] = uv_now(&f->loop);
+        f->event_at_ms[f->n_events] = uv_now(&f->uv.loop);
         f->events[f->n_events++] = ev->kind;
     }
     if (ev->kind == ZCOAP_EV_OUT_RESPONSE && ev->has_msg) {
@@ -522,7 +370,7 @@ static const zcoap_ep_config_t *fast_config(fixture_t *f)
 
 static void start_client(fixture_t *f, const zcoap_ep_config_t *cfg)
 {
-    assert_int_equal(zcoap_uv_client_init(&f->loop, &f->client, cfg, on_client_event), 0);
+    assert_int_equal(zcoap_uv_client_init(&f->uv.loop, &f->client, cfg, on_client_event), 0);
     f->client.data = f;
     f->client_inited = true;
 }
@@ -530,7 +378,7 @@ static void start_client(fixture_t *f, const zcoap_ep_config_t *cfg)
 static void start_connected_client(fixture_t *f, const zcoap_ep_config_t *cfg)
 {
     start_client(f, cfg);
-    assert_int_equal(zcoap_uv_client_connect(&f->client, (const struct sockaddr *)&f->peer_addr),
+    assert_int_equal(zcoap_uv_client_connect(&f->client, (const struct sockaddr *)&f->peer.addr),
                      0);
 }
 
@@ -538,7 +386,8 @@ static void send_get(fixture_t *f, const char *path)
 {
     char uri[128];
     assert_int_equal(zcoap_uv_client_request(&f->client, ZCOAP_TYPE_CON, ZCOAP_GET,
-                                             peer_uri(f, path, uri, sizeof uri), NULL, 0),
+                                             uvt_uri(uri, sizeof uri, &f->peer.addr, path), NULL,
+                                             0),
                      0);
 }
 
@@ -560,14 +409,6 @@ static void assert_response(const fixture_t *f, uint8_t code, const char *payloa
     assert_memory_equal(f->resp_payload, payload, f->resp_payload_len);
 }
 
-static zcoap_msg_t peer_rx_msg(const fixture_t *f, size_t i)
-{
-    zcoap_msg_t msg;
-    assert_true(i < f->rx_count);
-    assert_int_equal(zcoap_msg_parse(&msg, f->rx[i].data, f->rx[i].len), ZCOAP_OK);
-    return msg;
-}
-
 static void assert_uri_path(const zcoap_msg_t *msg, const char *path)
 {
     zcoap_opt_t opt;
@@ -583,7 +424,7 @@ static void piggybacked_response_is_reported(void **state)
     start_peer(f, script_piggyback);
     start_connected_client(f, NULL);
 
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
 
     const zcoap_event_kind_t want[] = {ZCOAP_EV_OUT_CON_SENT, ZCOAP_EV_OUT_RESPONSE};
@@ -591,8 +432,8 @@ static void piggybacked_response_is_reported(void **state)
     assert_int_equal(f->resp_type, ZCOAP_TYPE_ACK);
     assert_response(f, ZCOAP_CONTENT, "hello");
     /* The peer saw one CON GET /x. */
-    assert_int_equal(f->rx_count, 1);
-    zcoap_msg_t req = peer_rx_msg(f, 0);
+    assert_int_equal(f->peer.n_rx, 1);
+    zcoap_msg_t req = uvt_peer_rx_msg(&f->peer, 0);
     assert_int_equal(req.type, ZCOAP_TYPE_CON);
     assert_int_equal(req.code, ZCOAP_GET);
     assert_uri_path(&req, "x");
@@ -609,7 +450,7 @@ static void separate_response_is_reported_and_acknowledged(void **state)
     start_peer(f, script_separate);
     start_connected_client(f, NULL);
 
-    send_get(f, "/slow");
+    send_get(f, "slow");
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
     run_until_peer_rx(f, 2); /* the client's ACK of the separate response */
 
@@ -619,7 +460,7 @@ static void separate_response_is_reported_and_acknowledged(void **state)
     assert_int_equal(f->resp_type, ZCOAP_TYPE_CON);
     assert_response(f, ZCOAP_CONTENT, "later");
     /* §5.2.2: the CON response is acknowledged with an Empty ACK of its message ID. */
-    zcoap_msg_t ack = peer_rx_msg(f, 1);
+    zcoap_msg_t ack = uvt_peer_rx_msg(&f->peer, 1);
     assert_int_equal(ack.type, ZCOAP_TYPE_ACK);
     assert_int_equal(ack.code, ZCOAP_CODE_EMPTY);
     assert_int_equal(ack.mid, SEPARATE_MID);
@@ -635,20 +476,20 @@ static void silent_peer_sees_retransmissions_then_timeout(void **state)
     start_peer(f, NULL);
     start_connected_client(f, fast_config(f));
 
-    uv_update_time(&f->loop);
-    uint64_t sent_at = uv_now(&f->loop);
-    send_get(f, "/x");
+    uv_update_time(&f->uv.loop);
+    uint64_t sent_at = uv_now(&f->uv.loop);
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_TIMEOUT);
 
     const zcoap_event_kind_t want[] = {ZCOAP_EV_OUT_CON_SENT, ZCOAP_EV_OUT_TIMEOUT};
     assert_events(f, want, 2);
     /* §4.2: the original and MAX_RETRANSMIT copies, identical (same MID and token). */
-    assert_int_equal(f->rx_count, 1 + FAST_MAX_RETRANSMIT);
-    for (size_t i = 1; i < f->rx_count; i++) {
-        assert_int_equal(f->rx[i].len, f->rx[0].len);
-        assert_memory_equal(f->rx[i].data, f->rx[0].data, f->rx[0].len);
+    assert_int_equal(f->peer.n_rx, 1 + FAST_MAX_RETRANSMIT);
+    for (size_t i = 1; i < f->peer.n_rx; i++) {
+        assert_int_equal(f->peer.rx[i].len, f->peer.rx[0].len);
+        assert_memory_equal(f->peer.rx[i].data, f->peer.rx[0].data, f->peer.rx[0].len);
     }
-    zcoap_msg_t req = peer_rx_msg(f, 0);
+    zcoap_msg_t req = uvt_peer_rx_msg(&f->peer, 0);
     assert_int_equal(req.type, ZCOAP_TYPE_CON);
     /* Not given up before the last back-off ran out (timers never fire early). */
     assert_true(f->event_at_ms[1] - sent_at >= FAST_GIVE_UP_MS);
@@ -669,7 +510,7 @@ static void ping_answered_with_rst_is_pong(void **state)
     const zcoap_event_kind_t want[] = {ZCOAP_EV_OUT_PING_SENT, ZCOAP_EV_OUT_PONG};
     assert_events(f, want, 2);
     /* §4.3: a ping is an Empty CON, 4 bytes. */
-    zcoap_msg_t ping = peer_rx_msg(f, 0);
+    zcoap_msg_t ping = uvt_peer_rx_msg(&f->peer, 0);
     assert_int_equal(ping.type, ZCOAP_TYPE_CON);
     assert_int_equal(ping.code, ZCOAP_CODE_EMPTY);
     assert_int_equal(ping.len, 4);
@@ -684,7 +525,7 @@ static void rst_to_a_request_is_reset(void **state)
     start_peer(f, script_reset);
     start_connected_client(f, NULL);
 
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_RESET);
 
     const zcoap_event_kind_t want[] = {ZCOAP_EV_OUT_CON_SENT, ZCOAP_EV_OUT_RESET};
@@ -698,13 +539,15 @@ static void second_request_from_the_callback(fixture_t *f, const zcoap_event_t *
 {
     if (ev->kind == ZCOAP_EV_OUT_RESPONSE && f->responses == 1) {
         char uri[128];
-        f->hook_rc = zcoap_uv_client_request(&f->client, ZCOAP_TYPE_CON, ZCOAP_GET,
-                                             peer_uri(f, "/second", uri, sizeof uri), NULL, 0);
+        f->hook_rc =
+            zcoap_uv_client_request(&f->client, ZCOAP_TYPE_CON, ZCOAP_GET,
+                                    uvt_uri(uri, sizeof uri, &f->peer.addr, "second"), NULL, 0);
     }
 }
 
-static bool two_responses(const fixture_t *f)
+static bool two_responses(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->responses >= 2;
 }
 
@@ -716,20 +559,21 @@ static void nstart_one_refuses_a_second_request(void **state)
     f->hook = second_request_from_the_callback;
     f->hook_rc = 1;
 
-    send_get(f, "/first");
+    send_get(f, "first");
     /* NSTART = 1 (§4.7): nothing else goes out while the request is in flight. */
     char uri[128];
     assert_int_equal(zcoap_uv_client_request(&f->client, ZCOAP_TYPE_CON, ZCOAP_GET,
-                                             peer_uri(f, "/other", uri, sizeof uri), NULL, 0),
+                                             uvt_uri(uri, sizeof uri, &f->peer.addr, "other"), NULL,
+                                             0),
                      ZCOAP_EBUSY);
     assert_int_equal(zcoap_uv_client_ping(&f->client), ZCOAP_EBUSY);
 
     assert_true(run_until(f, two_responses));
     assert_int_equal(f->hook_rc, 0);
     assert_int_equal(f->responses, 2);
-    assert_int_equal(f->rx_count, 2);
-    zcoap_msg_t first = peer_rx_msg(f, 0);
-    zcoap_msg_t second = peer_rx_msg(f, 1);
+    assert_int_equal(f->peer.n_rx, 2);
+    zcoap_msg_t first = uvt_peer_rx_msg(&f->peer, 0);
+    zcoap_msg_t second = uvt_peer_rx_msg(&f->peer, 1);
     assert_uri_path(&first, "first");
     assert_uri_path(&second, "second");
     assert_int_not_equal(first.mid, second.mid);
@@ -744,7 +588,7 @@ static void oversized_datagram_is_dropped_and_counted(void **state)
     start_peer(f, script_oversized_then_piggyback);
     start_connected_client(f, NULL);
 
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
 
     assert_response(f, ZCOAP_CONTENT, "hello");
@@ -754,7 +598,7 @@ static void oversized_datagram_is_dropped_and_counted(void **state)
 }
 
 /* A 1800-byte 2.05 piggybacked in the ACK (a larger message than the default buffers take). */
-static void script_large_piggyback(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void script_large_piggyback(uvt_peer_t *peer, const struct sockaddr_storage *from,
                                    const zcoap_msg_t *msg)
 {
     static uint8_t buf[LARGE_MSG_LEN];
@@ -764,7 +608,7 @@ static void script_large_piggyback(fixture_t *f, uv_udp_t *sock, const struct so
         uint8_t payload[LARGE_MSG_LEN - 32];
         memset(payload, 'p', sizeof payload);
         (void)zcoap_builder_set_payload(&b, payload, sizeof payload);
-        peer_send(f, sock, from, buf, zcoap_builder_finish(&b));
+        (void)uvt_peer_send(peer, from, buf, zcoap_builder_finish(&b));
     }
 }
 
@@ -786,16 +630,16 @@ static void larger_msg_cap_takes_larger_messages(void **state)
     f->cfg.dedup = dedup;
     f->cfg.dedup_cap = sizeof dedup / sizeof dedup[0];
 
-    int rc = zcoap_uv_client_init(&f->loop, &f->client, &f->cfg, on_client_event);
+    int rc = zcoap_uv_client_init(&f->uv.loop, &f->client, &f->cfg, on_client_event);
     if (rc != 0) {
         assert_int_equal(rc, ZCOAP_EINVAL); /* refused: fine too */
         return;
     }
     f->client.data = f;
     f->client_inited = true;
-    assert_int_equal(zcoap_uv_client_connect(&f->client, (const struct sockaddr *)&f->peer_addr),
+    assert_int_equal(zcoap_uv_client_connect(&f->client, (const struct sockaddr *)&f->peer.addr),
                      0);
-    send_get(f, "/large");
+    send_get(f, "large");
     assert_true(run_until(f, exchange_over));
     assert_int_equal(zcoap_uv_client_stats(&f->client)->truncated, 0);
     const zcoap_event_kind_t want[] = {ZCOAP_EV_OUT_CON_SENT, ZCOAP_EV_OUT_RESPONSE};
@@ -809,12 +653,11 @@ static void unreachable_port_is_counted_and_times_out(void **state)
 {
     fixture_t *f = *state;
     start_peer(f, NULL);
-    close_handle((uv_handle_t *)&f->peer); /* its port is now free */
-    f->peer_open = false;
-    uv_run(&f->loop, UV_RUN_NOWAIT);
+    uvt_peer_close(&f->peer); /* its port is now free */
+    uv_run(&f->uv.loop, UV_RUN_NOWAIT);
     start_connected_client(f, fast_config(f));
 
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_TIMEOUT);
 
     const zcoap_uv_client_stats_t *st = zcoap_uv_client_stats(&f->client);
@@ -834,8 +677,7 @@ static void send_request_to_client(fixture_t *f, uint16_t mid)
     (void)zcoap_builder_init(&b, buf, sizeof buf, ZCOAP_TYPE_CON, ZCOAP_GET, mid, token,
                              sizeof token);
     (void)zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "state");
-    peer_send(f, f->reply_sock, (const struct sockaddr *)&f->reply_to, buf,
-              zcoap_builder_finish(&b));
+    (void)uvt_peer_send(f->reply_peer, &f->reply_to, buf, zcoap_builder_finish(&b));
 }
 
 static void answer_request(fixture_t *f, bool confirmable)
@@ -845,7 +687,7 @@ static void answer_request(fixture_t *f, bool confirmable)
     f->hook_rc = zcoap_ep_response_begin(ep, ZCOAP_CONTENT, confirmable, &b);
     (void)zcoap_builder_set_payload(&b, "on", 2);
     if (f->hook_rc == 0) {
-        f->hook_rc = zcoap_ep_response_send(ep, &b, uv_now(&f->loop));
+        f->hook_rc = zcoap_ep_response_send(ep, &b, uv_now(&f->uv.loop));
     }
 }
 
@@ -857,15 +699,15 @@ static void answer_in_the_callback(fixture_t *f, const zcoap_event_t *ev)
 }
 
 /* The peer learns the client's address from a ping (§4.3), then sends it a request. */
-static void script_ping_then_request(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void script_ping_then_request(uvt_peer_t *peer, const struct sockaddr_storage *from,
                                      const zcoap_msg_t *msg)
 {
     if (msg->type == ZCOAP_TYPE_CON && msg->code == ZCOAP_CODE_EMPTY) {
-        send_empty(f, sock, from, ZCOAP_TYPE_RST, msg->mid);
-        remember_request(f, sock, from, msg);
-        send_request_to_client(f, 0x1234);
+        send_empty(peer, from, ZCOAP_TYPE_RST, msg->mid);
+        remember_request(peer, from, msg);
+        send_request_to_client(peer->data, 0x1234);
     } else if (msg->type == ZCOAP_TYPE_CON && zcoap_code_is_response(msg->code)) {
-        send_empty(f, sock, from, ZCOAP_TYPE_ACK, msg->mid); /* a separate response */
+        send_empty(peer, from, ZCOAP_TYPE_ACK, msg->mid); /* a separate response */
     }
 }
 
@@ -883,7 +725,7 @@ static void request_from_the_peer_answered_in_the_callback(void **state)
     assert_int_equal(f->hook_rc, 0);
     assert_true(has_event(f, ZCOAP_EV_IN_REQUEST));
     /* §5.2.1: answered at once, so piggybacked in the ACK of the request. */
-    zcoap_msg_t resp = peer_rx_msg(f, 1);
+    zcoap_msg_t resp = uvt_peer_rx_msg(&f->peer, 1);
     assert_int_equal(resp.type, ZCOAP_TYPE_ACK);
     assert_int_equal(resp.mid, 0x1234);
     assert_int_equal(resp.code, ZCOAP_CONTENT);
@@ -909,20 +751,19 @@ static void request_from_the_peer_answered_later_through_the_endpoint(void **sta
 
     assert_int_equal(zcoap_uv_client_ping(&f->client), 0);
     run_until_peer_rx(f, 2); /* the ping, then the endpoint's automatic empty ACK */
-    zcoap_msg_t ack = peer_rx_msg(f, 1);
+    zcoap_msg_t ack = uvt_peer_rx_msg(&f->peer, 1);
     assert_int_equal(ack.type, ZCOAP_TYPE_ACK);
     assert_int_equal(ack.code, ZCOAP_CODE_EMPTY);
     assert_int_equal(ack.mid, 0x1234);
 
     /* Answer from outside any callback, then the separate CON response must go out and be
      * acknowledged by the peer. */
-    f->peer_timer_fired = false;
     f->peer_timer_action = answer_after_a_while;
     assert_int_equal(uv_timer_start(&f->peer_timer, on_peer_timer, 10, 0), 0);
     run_until_event(f, ZCOAP_EV_IN_SUCCESS);
 
     assert_int_equal(f->hook_rc, 0);
-    zcoap_msg_t resp = peer_rx_msg(f, 2);
+    zcoap_msg_t resp = uvt_peer_rx_msg(&f->peer, 2);
     assert_int_equal(resp.type, ZCOAP_TYPE_CON);
     assert_int_equal(resp.code, ZCOAP_CONTENT);
     assert_int_equal(resp.payload_len, 2);
@@ -938,11 +779,11 @@ static void malformed_datagram_is_a_format_error(void **state)
     start_peer(f, script_piggyback);
     start_connected_client(f, NULL);
 
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
     /* Three bytes: shorter than the CoAP header. */
     const uint8_t junk[3] = {0x40, 0x01, 0x00};
-    peer_send(f, &f->peer, (const struct sockaddr *)&f->last_from, junk, (ptrdiff_t)sizeof junk);
+    assert_int_equal(uvt_peer_send(&f->peer, &f->peer.last_from, junk, (ptrdiff_t)sizeof junk), 0);
     run_until_event(f, ZCOAP_EV_FORMAT_ERROR);
     assert_int_equal(zcoap_uv_client_stats(&f->client)->datagrams_in, 2);
 }
@@ -954,7 +795,7 @@ static void init_with_a_bad_config_leaves_nothing_open(void **state)
     fixture_t *f = *state;
     fast_config(f);
     f->cfg.token_len = 9;
-    assert_int_equal(zcoap_uv_client_init(&f->loop, &f->client, &f->cfg, on_client_event),
+    assert_int_equal(zcoap_uv_client_init(&f->uv.loop, &f->client, &f->cfg, on_client_event),
                      ZCOAP_EINVAL);
     assert_int_equal(zcoap_uv_client_init(NULL, &f->client, NULL, on_client_event), ZCOAP_EINVAL);
     /* The teardown's uv_loop_close() == 0 shows no handle of the client is left. */
@@ -969,7 +810,7 @@ static void get_on_connect(zcoap_uv_client_t *c, int status)
     on_client_connected(c, status);
     if (status == 0) {
         char uri[128];
-        snprintf(uri, sizeof uri, "coap://localhost:%u/x", (unsigned)f->peer_port);
+        snprintf(uri, sizeof uri, "coap://localhost:%u/x", (unsigned)uvt_port_of(&f->peer.addr));
         f->hook_rc = zcoap_uv_client_request(c, ZCOAP_TYPE_CON, ZCOAP_GET, uri, NULL, 0);
     }
 }
@@ -979,16 +820,17 @@ static void connect_uri_resolves_localhost(void **state)
     fixture_t *f = *state;
     start_peer(f, script_piggyback);
     /* "localhost" may resolve to ::1 first: listen there too, on the same port, if possible. */
-    struct sockaddr_storage addr6;
-    int rc6 = bind_peer(f, &f->peer6, AF_INET6, f->peer_port, &addr6);
+    f->peer6.data = f;
+    f->peer6.on_msg = script_piggyback;
+    int rc6 = uvt_peer_open(&f->peer6, &f->uv.loop, AF_INET6, uvt_port_of(&f->peer.addr));
     if (rc6 != 0) {
         printf("# no ::1 peer on port %u (%s): localhost must resolve to 127.0.0.1\n",
-               (unsigned)f->peer_port, uv_strerror(rc6));
+               (unsigned)uvt_port_of(&f->peer.addr), uv_strerror(rc6));
     }
     start_client(f, NULL);
 
     char uri[128];
-    snprintf(uri, sizeof uri, "coap://localhost:%u/x", (unsigned)f->peer_port);
+    snprintf(uri, sizeof uri, "coap://localhost:%u/x", (unsigned)uvt_port_of(&f->peer.addr));
     f->hook_rc = 1;
     assert_int_equal(zcoap_uv_client_connect_uri(&f->client, uri, get_on_connect), 0);
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
@@ -997,7 +839,8 @@ static void connect_uri_resolves_localhost(void **state)
     assert_int_equal(f->connect_status, 0);
     assert_int_equal(f->hook_rc, 0);
     assert_response(f, ZCOAP_CONTENT, "hello");
-    zcoap_msg_t req = peer_rx_msg(f, 0);
+    /* on the address "localhost" gave first */
+    zcoap_msg_t req = uvt_peer_rx_msg(f->peer6.n_rx > 0 ? &f->peer6 : &f->peer, 0);
     zcoap_opt_t host;
     assert_true(zcoap_msg_find_opt(&req, ZCOAP_OPT_URI_HOST, &host));
     assert_true(zcoap_opt_equals_str(&host, "localhost"));
@@ -1011,16 +854,17 @@ static void connect_uri_with_literal_address(void **state)
     start_client(f, NULL);
 
     char uri[128];
-    assert_int_equal(zcoap_uv_client_connect_uri(&f->client, peer_uri(f, "/x", uri, sizeof uri),
+    assert_int_equal(zcoap_uv_client_connect_uri(&f->client,
+                                                 uvt_uri(uri, sizeof uri, &f->peer.addr, "x"),
                                                  on_client_connected),
                      0);
     assert_true(run_until(f, connect_reported));
     assert_int_equal(f->connect_status, 0);
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
     assert_response(f, ZCOAP_CONTENT, "hello");
     /* An IP literal is no name: no Uri-Host (§6.4 step 5). */
-    zcoap_msg_t req = peer_rx_msg(f, 0);
+    zcoap_msg_t req = uvt_peer_rx_msg(&f->peer, 0);
     zcoap_opt_t host;
     assert_false(zcoap_msg_find_opt(&req, ZCOAP_OPT_URI_HOST, &host));
 }
@@ -1051,7 +895,7 @@ static void connect_uri_refuses_coaps(void **state)
     assert_int_equal(
         zcoap_uv_client_connect_uri(&f->client, "http://127.0.0.1/x", on_client_connected),
         ZCOAP_EURI_SCHEME);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
+    uv_run(&f->uv.loop, UV_RUN_NOWAIT);
     assert_int_equal(f->connect_calls, 0); /* refused at once: no callback follows */
 }
 
@@ -1065,7 +909,7 @@ static void request_before_connect_is_refused(void **state)
     start_client(f, NULL);
 
     char uri[128];
-    peer_uri(f, "/early", uri, sizeof uri);
+    uvt_uri(uri, sizeof uri, &f->peer.addr, "early");
     assert_int_equal(zcoap_uv_client_request(&f->client, ZCOAP_TYPE_CON, ZCOAP_GET, uri, NULL, 0),
                      ZCOAP_ESTATE);
     assert_int_equal(zcoap_uv_client_connect_uri(&f->client, uri, on_client_connected), 0);
@@ -1074,27 +918,28 @@ static void request_before_connect_is_refused(void **state)
     assert_int_equal(zcoap_uv_client_ping(&f->client), ZCOAP_ESTATE);
     assert_true(run_until(f, connect_reported));
     assert_int_equal(f->connect_status, 0);
-    send_get(f, "/early");
+    send_get(f, "early");
     run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
 
     const zcoap_uv_client_stats_t *st = zcoap_uv_client_stats(&f->client);
     assert_int_equal(st->send_errors, 0);
     assert_int_equal(st->datagrams_out, 1);
-    assert_int_equal(f->rx_count, 1);
-    zcoap_msg_t req = peer_rx_msg(f, 0);
+    assert_int_equal(f->peer.n_rx, 1);
+    zcoap_msg_t req = uvt_peer_rx_msg(&f->peer, 0);
     assert_uri_path(&req, "early");
 }
 
 /* ---- closing ------------------------------------------------------------------------------- */
 
 /* The peer closes the client as soon as the request arrives, and answers it anyway. */
-static void script_close_then_answer(fixture_t *f, uv_udp_t *sock, const struct sockaddr *from,
+static void script_close_then_answer(uvt_peer_t *peer, const struct sockaddr_storage *from,
                                      const zcoap_msg_t *msg)
 {
+    fixture_t *f = peer->data;
     if (!f->client_close_requested) {
         close_client(f);
     }
-    script_piggyback(f, sock, from, msg);
+    script_piggyback(peer, from, msg);
 }
 
 static void close_mid_exchange_reports_nothing_more(void **state)
@@ -1103,15 +948,15 @@ static void close_mid_exchange_reports_nothing_more(void **state)
     start_peer(f, script_close_then_answer);
     start_connected_client(f, fast_config(f));
 
-    send_get(f, "/x");
+    send_get(f, "x");
     run_until_peer_rx(f, 1);
     assert_true(f->client_close_requested);
     /* Past every retransmission and the give-up time of the request: nothing may happen. */
-    run_for(f, FAST_GIVE_UP_MS + 100);
+    uvt_run_for(&f->uv, FAST_GIVE_UP_MS + 100);
 
     assert_int_equal(f->close_calls, 1);
     assert_int_equal(f->events_after_close, 0);
-    assert_int_equal(f->rx_count, 1); /* no retransmission after close */
+    assert_int_equal(f->peer.n_rx, 1); /* no retransmission after close */
     assert_int_equal(f->responses, 0);
 }
 
@@ -1130,14 +975,14 @@ static void close_inside_the_response_event(void **state)
     start_connected_client(f, NULL);
     f->hook = close_twice_on_response;
 
-    send_get(f, "/x");
+    send_get(f, "x");
     assert_true(run_until(f, client_closed));
-    run_for(f, 50);
+    uvt_run_for(&f->uv, 50);
 
     assert_int_equal(f->close_calls, 1);
     assert_int_equal(f->responses, 1);
     assert_response(f, ZCOAP_CONTENT, "hello");
-    assert_int_equal(f->rx_count, 1);
+    assert_int_equal(f->peer.n_rx, 1);
 }
 
 /* The separate CON response was accepted (the event reports it), so its ACK is owed (§4.2,
@@ -1150,15 +995,15 @@ static void closing_inside_a_separate_response_still_acknowledges_it(void **stat
     start_connected_client(f, NULL);
     f->hook = close_twice_on_response;
 
-    send_get(f, "/slow");
+    send_get(f, "slow");
     assert_true(run_until(f, client_closed));
-    run_for(f, 50);
+    uvt_run_for(&f->uv, 50);
 
     assert_int_equal(f->close_calls, 1);
     assert_int_equal(f->responses, 1);
     assert_response(f, ZCOAP_CONTENT, "later");
-    assert_int_equal(f->rx_count, 2);
-    zcoap_msg_t ack = peer_rx_msg(f, 1);
+    assert_int_equal(f->peer.n_rx, 2);
+    zcoap_msg_t ack = uvt_peer_rx_msg(&f->peer, 1);
     assert_int_equal(ack.type, ZCOAP_TYPE_ACK);
     assert_int_equal(ack.code, ZCOAP_CODE_EMPTY);
     assert_int_equal(ack.mid, SEPARATE_MID);
@@ -1178,14 +1023,14 @@ static void close_inside_the_sent_event(void **state)
     start_connected_client(f, fast_config(f));
     f->hook = close_on_con_sent;
 
-    send_get(f, "/x");
+    send_get(f, "x");
     assert_true(run_until(f, client_closed));
-    run_for(f, FAST_GIVE_UP_MS + 100);
+    uvt_run_for(&f->uv, FAST_GIVE_UP_MS + 100);
 
     assert_int_equal(f->close_calls, 1);
     /* No retransmission after close. (The event comes from the driver loop's events step, which
      * runs before its datagrams step, so closing here may also keep the first transmission.) */
-    assert_true(f->rx_count <= 1);
+    assert_true(f->peer.n_rx <= 1);
     const zcoap_event_kind_t want[] = {ZCOAP_EV_OUT_CON_SENT};
     assert_events(f, want, 1);
 }
@@ -1207,7 +1052,7 @@ static void close_while_resolving(void **state)
         zcoap_uv_client_connect_uri(&f->client, "coap://localhost:5683/x", on_client_connected), 0);
     close_client(f);
     assert_true(run_until(f, client_closed));
-    run_for(f, 20);
+    uvt_run_for(&f->uv, 20);
     assert_int_equal(f->close_calls, 1);
     assert_int_equal(f->connect_calls, 0); /* no callback after close */
 }

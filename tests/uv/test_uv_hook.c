@@ -11,7 +11,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,12 +22,12 @@
 
 #include <cmocka.h>
 
+#include "uv_support.h"
 #include "zcoap/uv.h"
 
 enum {
-    GUARD_MS = 5000, /* loop time after which a wait counts as failed */
-    MAX_LOG = 64,    /* datagrams a hook or a raw peer keeps */
-    DGRAM_MAX = 1280,
+    GUARD_MS = 5000,       /* loop time after which a wait counts as failed */
+    MAX_LOG = UVT_LOG_MAX, /* datagrams a hook keeps (as many as a raw peer) */
     N_CLIENTS = 2,
     N_RAW = 2,
     SEPARATE_MID = 0x7000,
@@ -54,29 +53,10 @@ static const char HELLO[] = "Hello World!";
 
 typedef struct fixture fixture_t;
 
-struct datagram {
-    uint8_t data[DGRAM_MAX];
-    size_t len;
-};
-
-/* A socket on loopback that plays a CoAP peer by hand and keeps every datagram both ways. */
-typedef struct raw_peer {
-    fixture_t *f;
-    uv_udp_t sock;
-    bool open;
-    bool answers; /* plays a server for a client: answers each request (see raw_answer) */
-    struct sockaddr_storage addr;
-    struct datagram rx[MAX_LOG];
-    size_t n_rx;
-    struct datagram tx[MAX_LOG];
-    size_t n_tx;
-    uint8_t buf[2048];
-} raw_peer_t;
-
 /* What a hook saw, how it filters, and what it does besides. */
 typedef struct hook_log {
     fixture_t *f;
-    struct datagram seen[MAX_LOG];
+    uvt_datagram_t seen[MAX_LOG];
     zcoap_uv_datagram_dir_t dir[MAX_LOG];
     struct sockaddr_storage peer[MAX_LOG];
     size_t n; /* calls, also past MAX_LOG */
@@ -116,11 +96,7 @@ typedef struct test_client {
 } test_client_t;
 
 struct fixture {
-    uv_loop_t loop;
-    uv_timer_t guard;
-    bool guard_fired;
-    uv_timer_t quiet;
-    bool quiet_over;
+    uvt_loop_t uv;
     int family;
 
     zcoap_uv_server_t server;
@@ -132,37 +108,22 @@ struct fixture {
     int hello_calls;
     zcoap_uv_peer_t *held_peer; /* the request of /hold, unanswered */
 
-    raw_peer_t raw[N_RAW];
+    uvt_peer_t raw[N_RAW]; /* raw peers: they play CoAP by hand (raw_answer) */
     test_client_t clients[N_CLIENTS];
     hook_log_t log[2];
 
     /* what a wait waits for */
     const test_client_t *wait_client;
-    const raw_peer_t *wait_raw;
+    const uvt_peer_t *wait_raw;
     size_t wait_count;
 };
 
 /* ---- loop, guard, waits ------------------------------------------------------------------- */
 
-static void on_guard(uv_timer_t *t)
+/* Run the loop until @p done(f) holds, for GUARD_MS of loop time at most. */
+static bool run_until(fixture_t *f, bool (*done)(const void *ctx))
 {
-    fixture_t *f = t->data;
-    f->guard_fired = true;
-}
-
-/* Run the loop until @p done holds, for GUARD_MS of loop time at most. */
-static bool run_until(fixture_t *f, bool (*done)(const fixture_t *f))
-{
-    f->guard_fired = false;
-    uv_update_time(&f->loop);
-    assert_int_equal(uv_timer_start(&f->guard, on_guard, GUARD_MS, 0), 0);
-    while (!done(f) && !f->guard_fired) {
-        if (uv_run(&f->loop, UV_RUN_ONCE) == 0 && !done(f)) {
-            break; /* nothing left that could make it happen */
-        }
-    }
-    (void)uv_timer_stop(&f->guard);
-    return done(f);
+    return uvt_run_until(&f->uv, GUARD_MS, done, f);
 }
 
 static size_t exchanges_over(const test_client_t *tc)
@@ -170,8 +131,9 @@ static size_t exchanges_over(const test_client_t *tc)
     return tc->responses + tc->timeouts + tc->resets + tc->pongs;
 }
 
-static bool client_done(const fixture_t *f)
+static bool client_done(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return exchanges_over(f->wait_client) >= f->wait_count;
 }
 
@@ -186,12 +148,13 @@ static void run_until_over(fixture_t *f, const test_client_t *tc, size_t n)
     }
 }
 
-static bool raw_done(const fixture_t *f)
+static bool raw_done(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->wait_raw->n_rx >= f->wait_count;
 }
 
-static void run_until_raw_rx(fixture_t *f, const raw_peer_t *raw, size_t n)
+static void run_until_raw_rx(fixture_t *f, const uvt_peer_t *raw, size_t n)
 {
     f->wait_raw = raw;
     f->wait_count = n;
@@ -200,28 +163,16 @@ static void run_until_raw_rx(fixture_t *f, const raw_peer_t *raw, size_t n)
     }
 }
 
-static void on_quiet_over(uv_timer_t *t)
-{
-    fixture_t *f = t->data;
-    f->quiet_over = true;
-}
-
-static bool quiet_over(const fixture_t *f)
-{
-    return f->quiet_over;
-}
-
 /* Let the loop run for QUIET_MS: longer than every retransmission of the FAST parameters, so
  * whatever would still happen has happened. */
 static void run_quietly(fixture_t *f)
 {
-    f->quiet_over = false;
-    assert_int_equal(uv_timer_start(&f->quiet, on_quiet_over, QUIET_MS, 0), 0);
-    assert_true(run_until(f, quiet_over));
+    uvt_run_for(&f->uv, QUIET_MS);
 }
 
-static bool everything_closed(const fixture_t *f)
+static bool everything_closed(const void *ctx)
 {
+    const fixture_t *f = ctx;
     if (f->server_close_requested && f->server_close_calls == 0) {
         return false;
     }
@@ -243,13 +194,6 @@ static uint32_t xorshift32(uint32_t *state)
     x ^= x << 5;
     *state = x;
     return x;
-}
-
-static void copy_addr(struct sockaddr_storage *out, const struct sockaddr *a)
-{
-    memset(out, 0, sizeof *out);
-    memcpy(out, a,
-           a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 }
 
 static void on_client_closed(zcoap_uv_client_t *c);
@@ -292,9 +236,8 @@ static bool record_hook(void *ctx, zcoap_uv_datagram_dir_t dir, const struct soc
     size_t i = log->n++;
     if (i < MAX_LOG) {
         log->dir[i] = dir;
-        copy_addr(&log->peer[i], peer);
-        log->seen[i].len = len < DGRAM_MAX ? len : DGRAM_MAX;
-        memcpy(log->seen[i].data, data, log->seen[i].len);
+        uvt_copy_addr(&log->peer[i], peer);
+        uvt_datagram_set(&log->seen[i], data, len);
     }
     if (dir == ZCOAP_UV_DATAGRAM_IN) {
         log->n_in++;
@@ -344,38 +287,6 @@ static hook_log_t *watch_server(fixture_t *f, size_t log_index)
     return log;
 }
 
-/* ---- addresses ---------------------------------------------------------------------------- */
-
-static void loopback(const fixture_t *f, uint16_t port, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof *out);
-    if (f->family == AF_INET6) {
-        assert_int_equal(uv_ip6_addr("::1", port, (struct sockaddr_in6 *)out), 0);
-    } else {
-        assert_int_equal(uv_ip4_addr("127.0.0.1", port, (struct sockaddr_in *)out), 0);
-    }
-}
-
-static uint16_t port_of(const struct sockaddr_storage *a)
-{
-    return a->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)a)->sin6_port)
-                                    : ntohs(((const struct sockaddr_in *)a)->sin_port);
-}
-
-/* Same family, address and port. */
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family || port_of(a) != port_of(b)) {
-        return false;
-    }
-    if (a->ss_family == AF_INET6) {
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-    }
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 /* ---- the server --------------------------------------------------------------------------- */
 
 static void handle_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
@@ -416,14 +327,11 @@ static void start_server(fixture_t *f, size_t max_peers)
     cfg.tx.ack_random_factor_permil = 1000;
     cfg.auto_ack_ms = 60000; /* /hold stays unacknowledged while a test looks at it */
     struct sockaddr_storage bind_addr;
-    loopback(f, 0, &bind_addr);
+    uvt_loopback(f->family, 0, &bind_addr);
     f->server.data = f;
-    int rc = zcoap_uv_server_start(&f->loop, &f->server, (const struct sockaddr *)&bind_addr, &cfg);
-    if (rc != 0 && f->family == AF_INET6) {
-        print_message("no IPv6 loopback (%s): skipped\n", zcoap_uv_strerror(rc));
-        skip();
-    }
-    assert_int_equal(rc, 0);
+    int rc =
+        zcoap_uv_server_start(&f->uv.loop, &f->server, (const struct sockaddr *)&bind_addr, &cfg);
+    uvt_require_loopback(f->family, rc);
     f->server_started = true;
     assert_int_equal(zcoap_uv_server_address(&f->server, &f->server_addr), 0);
 }
@@ -491,119 +399,60 @@ static test_client_t *make_client(fixture_t *f, size_t i, const struct sockaddr_
     tc->f = f;
     tc->to = *to;
     tc->c.data = tc;
-    assert_int_equal(zcoap_uv_client_init(&f->loop, &tc->c, &cfg, on_client_event), 0);
+    assert_int_equal(zcoap_uv_client_init(&f->uv.loop, &tc->c, &cfg, on_client_event), 0);
     tc->inited = true;
-    int rc = zcoap_uv_client_connect(&tc->c, (const struct sockaddr *)to);
-    if (rc != 0 && f->family == AF_INET6) {
-        print_message("no IPv6 loopback (%s): skipped\n", zcoap_uv_strerror(rc));
-        skip();
-    }
-    assert_int_equal(rc, 0);
+    uvt_require_loopback(f->family, zcoap_uv_client_connect(&tc->c, (const struct sockaddr *)to));
     return tc;
 }
 
 static void client_get(fixture_t *f, test_client_t *tc, uint8_t type, const char *path)
 {
-    const struct sockaddr_storage *to = &tc->to;
     char uri[96];
-    (void)snprintf(uri, sizeof uri, "coap://%s:%u/%s",
-                   to->ss_family == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)port_of(to), path);
     (void)f;
-    assert_int_equal(zcoap_uv_client_request(&tc->c, type, ZCOAP_GET, uri, NULL, 0), 0);
+    assert_int_equal(zcoap_uv_client_request(&tc->c, type, ZCOAP_GET,
+                                             uvt_uri(uri, sizeof uri, &tc->to, path), NULL, 0),
+                     0);
 }
 
 /* ---- raw peers ---------------------------------------------------------------------------- */
 
-static void keep(struct datagram *log, size_t *n, const uint8_t *p, size_t len)
-{
-    if (*n < MAX_LOG) {
-        log[*n].len = len < DGRAM_MAX ? len : DGRAM_MAX;
-        memcpy(log[*n].data, p, log[*n].len);
-    }
-    (*n)++;
-}
-
-static void raw_send(raw_peer_t *raw, const struct sockaddr_storage *to, const uint8_t *p,
-                     ptrdiff_t n)
-{
-    assert_true(n > 0);
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
-    assert_int_equal(uv_udp_try_send(&raw->sock, &b, 1, (const struct sockaddr *)to), (int)n);
-    keep(raw->tx, &raw->n_tx, p, (size_t)n);
-}
-
 /* Playing a server (RFC 7252 §5.2): a CON GET /separate gets an Empty ACK and then a separate
  * CON 2.05; any other CON request a piggybacked 2.05; a NON request a NON 2.05; a ping an RST. */
-static void raw_answer(raw_peer_t *raw, const struct sockaddr_storage *to, const zcoap_msg_t *req)
+static void raw_answer(uvt_peer_t *raw, const struct sockaddr_storage *to, const zcoap_msg_t *req)
 {
     uint8_t out[256];
     zcoap_builder_t b;
     if (req->type == ZCOAP_TYPE_CON && req->code == ZCOAP_CODE_EMPTY) {
-        raw_send(raw, to, out, zcoap_build_empty(out, sizeof out, ZCOAP_TYPE_RST, req->mid));
+        (void)uvt_peer_send(raw, to, out,
+                            zcoap_build_empty(out, sizeof out, ZCOAP_TYPE_RST, req->mid));
         return;
     }
     if (!zcoap_code_is_request(req->code)) {
         return; /* our separate response's ACK */
     }
     if (req->type == ZCOAP_TYPE_CON && zcoap_path_matches(req, "separate")) {
-        raw_send(raw, to, out, zcoap_build_empty(out, sizeof out, ZCOAP_TYPE_ACK, req->mid));
+        (void)uvt_peer_send(raw, to, out,
+                            zcoap_build_empty(out, sizeof out, ZCOAP_TYPE_ACK, req->mid));
         assert_int_equal(zcoap_builder_init(&b, out, sizeof out, ZCOAP_TYPE_CON, ZCOAP_CONTENT,
                                             SEPARATE_MID, req->token, req->token_len),
                          0);
         (void)zcoap_builder_set_payload(&b, "later", 5);
-        raw_send(raw, to, out, zcoap_builder_finish(&b));
+        (void)uvt_peer_send(raw, to, out, zcoap_builder_finish(&b));
         return;
     }
     uint16_t mid = req->type == ZCOAP_TYPE_CON ? req->mid : (uint16_t)(req->mid + 0x100u);
     (void)zcoap_builder_init_response(&b, out, sizeof out, req, ZCOAP_CONTENT, mid);
     (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_CONTENT_FORMAT, ZCOAP_CF_TEXT_PLAIN);
     (void)zcoap_builder_set_payload(&b, HELLO, strlen(HELLO));
-    raw_send(raw, to, out, zcoap_builder_finish(&b));
+    (void)uvt_peer_send(raw, to, out, zcoap_builder_finish(&b));
 }
 
-static void on_raw_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Raw peer @p i on the test's family; with @p answers it plays a server (raw_answer). */
+static uvt_peer_t *open_raw(fixture_t *f, size_t i, bool answers)
 {
-    raw_peer_t *raw = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)raw->buf, sizeof raw->buf);
-}
-
-static void on_raw_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *from, unsigned flags)
-{
-    raw_peer_t *raw = sock->data;
-    zcoap_msg_t msg;
-    (void)flags;
-    if (nread <= 0 || from == NULL) {
-        return;
-    }
-    keep(raw->rx, &raw->n_rx, (const uint8_t *)buf->base, (size_t)nread);
-    if (raw->answers &&
-        zcoap_msg_parse(&msg, (const uint8_t *)buf->base, (size_t)nread) == ZCOAP_OK) {
-        struct sockaddr_storage to;
-        copy_addr(&to, from);
-        raw_answer(raw, &to, &msg);
-    }
-}
-
-static raw_peer_t *open_raw(fixture_t *f, size_t i, bool answers)
-{
-    raw_peer_t *raw = &f->raw[i];
-    raw->f = f;
-    raw->answers = answers;
-    loopback(f, 0, &raw->addr);
-    assert_int_equal(uv_udp_init(&f->loop, &raw->sock), 0);
-    raw->sock.data = raw;
-    raw->open = true;
-    int rc = uv_udp_bind(&raw->sock, (const struct sockaddr *)&raw->addr, 0);
-    if (rc != 0 && f->family == AF_INET6) {
-        print_message("no IPv6 loopback (%s): skipped\n", uv_strerror(rc));
-        skip();
-    }
-    assert_int_equal(rc, 0);
-    int len = (int)sizeof raw->addr;
-    assert_int_equal(uv_udp_getsockname(&raw->sock, (struct sockaddr *)&raw->addr, &len), 0);
-    assert_int_equal(uv_udp_recv_start(&raw->sock, on_raw_alloc, on_raw_recv), 0);
+    uvt_peer_t *raw = &f->raw[i];
+    raw->on_msg = answers ? raw_answer : NULL;
+    uvt_require_loopback(f->family, uvt_peer_open(raw, &f->uv.loop, f->family, 0));
     return raw;
 }
 
@@ -625,13 +474,20 @@ static size_t build_request(uint8_t *buf, size_t cap, uint8_t type, uint16_t mid
     return (size_t)n;
 }
 
-/* The raw peer sends one datagram to the server and waits for one answer. */
-static void raw_exchange(fixture_t *f, raw_peer_t *raw, uint8_t type, uint16_t mid,
-                         const char *path)
+/* The raw peer sends one request (@p path NULL: a ping) to the server. */
+static void raw_request(fixture_t *f, uvt_peer_t *raw, uint8_t type, uint16_t mid, const char *path)
 {
     uint8_t buf[128];
+    size_t n = build_request(buf, sizeof buf, type, mid, path);
+    assert_int_equal(uvt_peer_send(raw, &f->server_addr, buf, (ptrdiff_t)n), 0);
+}
+
+/* The raw peer sends one datagram to the server and waits for one answer. */
+static void raw_exchange(fixture_t *f, uvt_peer_t *raw, uint8_t type, uint16_t mid,
+                         const char *path)
+{
     size_t before = raw->n_rx;
-    raw_send(raw, &f->server_addr, buf, (ptrdiff_t)build_request(buf, sizeof buf, type, mid, path));
+    raw_request(f, raw, type, mid, path);
     run_until_raw_rx(f, raw, before + 1u);
 }
 
@@ -640,7 +496,7 @@ static void raw_exchange(fixture_t *f, raw_peer_t *raw, uint8_t type, uint16_t m
 /* The hook's datagrams of direction @p dir are exactly @p wire (same order, same bytes), each
  * with the peer address @p peer. */
 static void assert_seen_equals(const hook_log_t *log, zcoap_uv_datagram_dir_t dir,
-                               const struct datagram *wire, size_t n_wire,
+                               const uvt_datagram_t *wire, size_t n_wire,
                                const struct sockaddr_storage *peer)
 {
     assert_true(log->n <= MAX_LOG);
@@ -653,10 +509,22 @@ static void assert_seen_equals(const hook_log_t *log, zcoap_uv_datagram_dir_t di
         assert_true(k < n_wire);
         assert_int_equal(log->seen[i].len, wire[k].len);
         assert_memory_equal(log->seen[i].data, wire[k].data, wire[k].len);
-        assert_true(same_addr(&log->peer[i], peer));
+        assert_true(uvt_same_addr(&log->peer[i], peer));
         k++;
     }
     assert_int_equal(k, n_wire);
+}
+
+/* The hook saw exactly the wire between its object and @p raw, @p n datagrams each way: what
+ * went out is what @p raw received, what came in is what @p raw sent. */
+static void assert_seen_is_wire(const hook_log_t *log, const uvt_peer_t *raw, size_t n)
+{
+    assert_int_equal(raw->n_rx, n);
+    assert_int_equal(raw->n_tx, n);
+    assert_int_equal(log->n_out, n);
+    assert_int_equal(log->n_in, n);
+    assert_seen_equals(log, ZCOAP_UV_DATAGRAM_OUT, raw->rx, raw->n_rx, &raw->addr);
+    assert_seen_equals(log, ZCOAP_UV_DATAGRAM_IN, raw->tx, raw->n_tx, &raw->addr);
 }
 
 /* ---- setup and teardown ------------------------------------------------------------------- */
@@ -664,15 +532,11 @@ static void assert_seen_equals(const hook_log_t *log, zcoap_uv_datagram_dir_t di
 static int setup(void **state, int family)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    if (f == NULL || uv_loop_init(&f->loop) != 0) {
+    if (f == NULL || uvt_loop_init(&f->uv) != 0) {
         free(f);
         return -1;
     }
     f->family = family;
-    (void)uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
-    (void)uv_timer_init(&f->loop, &f->quiet);
-    f->quiet.data = f;
     *state = f;
     return 0;
 }
@@ -687,13 +551,6 @@ static int setup_ipv6(void **state)
     return setup(state, AF_INET6);
 }
 
-static void close_handle(uv_handle_t *h)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
@@ -704,11 +561,8 @@ static int teardown(void **state)
     }
     close_server(f);
     for (size_t i = 0; i < N_RAW; i++) {
-        if (f->raw[i].open) {
-            close_handle((uv_handle_t *)&f->raw[i].sock);
-        }
+        uvt_peer_close(&f->raw[i]);
     }
-    close_handle((uv_handle_t *)&f->quiet);
     assert_true(run_until(f, everything_closed));
     for (size_t i = 0; i < N_CLIENTS; i++) {
         if (f->clients[i].inited) {
@@ -719,10 +573,11 @@ static int teardown(void **state)
     if (f->server_close_requested) {
         assert_int_equal(f->server_close_calls, 1);
     }
-    close_handle((uv_handle_t *)&f->guard);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT); /* runs the remaining close callbacks */
-    /* EBUSY here means a handle of the adapter (or of the test) is still alive. */
-    assert_int_equal(uv_loop_close(&f->loop), 0);
+    uvt_loop_end(&f->uv);
+    for (size_t i = 0; i < N_RAW; i++) {
+        assert_int_equal(f->raw[i].send_errors, 0); /* raw_answer's, counted in a callback */
+        assert_int_equal(f->raw[i].not_coap, 0);
+    }
     free(f);
     return 0;
 }
@@ -734,7 +589,7 @@ static int teardown(void **state)
 static void test_client_sees_every_datagram(void **state)
 {
     fixture_t *f = *state;
-    raw_peer_t *raw = open_raw(f, 0, true);
+    uvt_peer_t *raw = open_raw(f, 0, true);
     test_client_t *tc = make_client(f, 0, &raw->addr, 2000, 4);
     hook_log_t *log = watch_client(f, 0, tc);
 
@@ -752,12 +607,7 @@ static void test_client_sees_every_datagram(void **state)
     assert_int_equal(tc->empty_acks, 1);
     assert_int_equal(tc->pongs, 1);
     /* out: GET, GET, ACK, NON GET, ping; in: ACK 2.05, Empty ACK, CON 2.05, NON 2.05, RST */
-    assert_int_equal(raw->n_rx, 5);
-    assert_int_equal(raw->n_tx, 5);
-    assert_int_equal(log->n_out, 5);
-    assert_int_equal(log->n_in, 5);
-    assert_seen_equals(log, ZCOAP_UV_DATAGRAM_OUT, raw->rx, raw->n_rx, &raw->addr);
-    assert_seen_equals(log, ZCOAP_UV_DATAGRAM_IN, raw->tx, raw->n_tx, &raw->addr);
+    assert_seen_is_wire(log, raw, 5);
     const zcoap_uv_client_stats_t *st = zcoap_uv_client_stats(&tc->c);
     assert_int_equal(st->datagrams_out, 5);
     assert_int_equal(st->datagrams_in, 5);
@@ -773,7 +623,7 @@ static void test_server_sees_every_datagram(void **state)
     fixture_t *f = *state;
     start_server(f, 8);
     hook_log_t *log = watch_server(f, 0);
-    raw_peer_t *raw = open_raw(f, 0, false);
+    uvt_peer_t *raw = open_raw(f, 0, false);
 
     raw_exchange(f, raw, ZCOAP_TYPE_CON, 0x1001, "hello");
     raw_exchange(f, raw, ZCOAP_TYPE_CON, 0x1001, "hello"); /* duplicate, before another answer
@@ -783,12 +633,7 @@ static void test_server_sees_every_datagram(void **state)
     raw_exchange(f, raw, ZCOAP_TYPE_CON, 0x1004, "nothing");
 
     assert_int_equal(f->hello_calls, 2);
-    assert_int_equal(raw->n_tx, 5);
-    assert_int_equal(raw->n_rx, 5);
-    assert_int_equal(log->n_in, 5);
-    assert_int_equal(log->n_out, 5);
-    assert_seen_equals(log, ZCOAP_UV_DATAGRAM_IN, raw->tx, raw->n_tx, &raw->addr);
-    assert_seen_equals(log, ZCOAP_UV_DATAGRAM_OUT, raw->rx, raw->n_rx, &raw->addr);
+    assert_seen_is_wire(log, raw, 5); /* in: the 5 requests; out: their 5 answers */
     const zcoap_uv_server_stats_t *st = zcoap_uv_server_stats(&f->server);
     assert_int_equal(st->datagrams_in, 5);
     assert_int_equal(st->datagrams_out, 5);
@@ -804,8 +649,8 @@ static void test_server_hook_sees_pool_full_answers(void **state)
     fixture_t *f = *state;
     start_server(f, 1);
     hook_log_t *log = watch_server(f, 0);
-    raw_peer_t *first = open_raw(f, 0, false);
-    raw_peer_t *second = open_raw(f, 1, false);
+    uvt_peer_t *first = open_raw(f, 0, false);
+    uvt_peer_t *second = open_raw(f, 1, false);
 
     raw_exchange(f, first, ZCOAP_TYPE_CON, 0x2001, "hello"); /* takes the only slot */
     raw_exchange(f, second, ZCOAP_TYPE_CON, 0x3001, "hello");
@@ -818,9 +663,9 @@ static void test_server_hook_sees_pool_full_answers(void **state)
     assert_int_equal(zcoap_uv_server_stats(&f->server)->stateless, 1);
     assert_int_equal(log->n, 6);
     /* in order: first's GET and its answer, then second's two datagrams and their answers */
-    assert_true(same_addr(&log->peer[1], &first->addr));
+    assert_true(uvt_same_addr(&log->peer[1], &first->addr));
     for (size_t i = 2; i < 6; i++) {
-        assert_true(same_addr(&log->peer[i], &second->addr));
+        assert_true(uvt_same_addr(&log->peer[i], &second->addr));
         assert_int_equal(log->dir[i], i % 2 == 0 ? ZCOAP_UV_DATAGRAM_IN : ZCOAP_UV_DATAGRAM_OUT);
     }
     assert_int_equal(log->seen[3].len, second->rx[0].len);
@@ -937,7 +782,7 @@ static void test_server_drops_outgoing(void **state)
 static void test_drop_everything_out_times_out(void **state)
 {
     fixture_t *f = *state;
-    raw_peer_t *raw = open_raw(f, 0, true);
+    uvt_peer_t *raw = open_raw(f, 0, true);
     test_client_t *tc = make_client(f, 0, &raw->addr, FAST_ACK_TIMEOUT_MS, FAST_MAX_RETRANSMIT);
     hook_log_t *log = watch_client(f, 0, tc);
     log->loss_out_percent = 100;
@@ -959,7 +804,7 @@ static void test_drop_everything_out_times_out(void **state)
 static void test_drop_everything_in_times_out(void **state)
 {
     fixture_t *f = *state;
-    raw_peer_t *raw = open_raw(f, 0, true);
+    uvt_peer_t *raw = open_raw(f, 0, true);
     test_client_t *tc = make_client(f, 0, &raw->addr, FAST_ACK_TIMEOUT_MS, FAST_MAX_RETRANSMIT);
     hook_log_t *log = watch_client(f, 0, tc);
     log->loss_in_percent = 100;
@@ -982,10 +827,8 @@ static void test_server_drops_incoming(void **state)
     start_server(f, 8);
     hook_log_t *log = watch_server(f, 0);
     log->loss_in_percent = 100;
-    raw_peer_t *raw = open_raw(f, 0, false);
-    uint8_t buf[64];
-    raw_send(raw, &f->server_addr, buf,
-             (ptrdiff_t)build_request(buf, sizeof buf, ZCOAP_TYPE_CON, 0x6001, "hello"));
+    uvt_peer_t *raw = open_raw(f, 0, false);
+    raw_request(f, raw, ZCOAP_TYPE_CON, 0x6001, "hello");
     run_quietly(f);
 
     assert_int_equal(log->n, 1);
@@ -1011,7 +854,7 @@ static int try_client_request(hook_log_t *log)
 static void test_client_closed_from_hook_in(void **state)
 {
     fixture_t *f = *state;
-    raw_peer_t *raw = open_raw(f, 0, true);
+    uvt_peer_t *raw = open_raw(f, 0, true);
     test_client_t *tc = make_client(f, 0, &raw->addr, FAST_ACK_TIMEOUT_MS, FAST_MAX_RETRANSMIT);
     hook_log_t *log = watch_client(f, 0, tc);
     log->close_at = 2; /* the request out, then the response in */
@@ -1035,7 +878,7 @@ static void test_client_closed_from_hook_in(void **state)
 static void test_client_closed_from_hook_out(void **state)
 {
     fixture_t *f = *state;
-    raw_peer_t *raw = open_raw(f, 0, true);
+    uvt_peer_t *raw = open_raw(f, 0, true);
     test_client_t *tc = make_client(f, 0, &raw->addr, FAST_ACK_TIMEOUT_MS, FAST_MAX_RETRANSMIT);
     hook_log_t *log = watch_client(f, 0, tc);
     log->close_at = 1;
@@ -1056,13 +899,13 @@ static void test_client_closed_from_hook_out(void **state)
 static void test_client_close_drains_through_hook(void **state)
 {
     fixture_t *f = *state;
-    raw_peer_t *raw = open_raw(f, 0, true);
+    uvt_peer_t *raw = open_raw(f, 0, true);
     test_client_t *tc = make_client(f, 0, &raw->addr, FAST_ACK_TIMEOUT_MS, FAST_MAX_RETRANSMIT);
     hook_log_t *log = watch_client(f, 0, tc);
     log->close_at = 1;
 
     /* queued on the endpoint, not flushed */
-    assert_int_equal(zcoap_ep_ping(zcoap_uv_client_endpoint(&tc->c), uv_now(&f->loop)), 0);
+    assert_int_equal(zcoap_ep_ping(zcoap_uv_client_endpoint(&tc->c), uv_now(&f->uv.loop)), 0);
     close_client(tc);
     run_until_raw_rx(f, raw, 1);
     assert_true(run_until(f, everything_closed));
@@ -1081,10 +924,8 @@ static void test_server_closed_from_hook_in(void **state)
     start_server(f, 8);
     hook_log_t *log = watch_server(f, 0);
     log->close_at = 1;
-    raw_peer_t *raw = open_raw(f, 0, false);
-    uint8_t buf[64];
-    raw_send(raw, &f->server_addr, buf,
-             (ptrdiff_t)build_request(buf, sizeof buf, ZCOAP_TYPE_CON, 0x4001, "hello"));
+    uvt_peer_t *raw = open_raw(f, 0, false);
+    raw_request(f, raw, ZCOAP_TYPE_CON, 0x4001, "hello");
     run_quietly(f);
 
     assert_int_equal(f->server_close_calls, 1);
@@ -1101,10 +942,8 @@ static void test_server_closed_from_hook_out(void **state)
     start_server(f, 8);
     hook_log_t *log = watch_server(f, 0);
     log->close_at = 2;
-    raw_peer_t *raw = open_raw(f, 0, false);
-    uint8_t buf[64];
-    raw_send(raw, &f->server_addr, buf,
-             (ptrdiff_t)build_request(buf, sizeof buf, ZCOAP_TYPE_CON, 0x4001, "hello"));
+    uvt_peer_t *raw = open_raw(f, 0, false);
+    raw_request(f, raw, ZCOAP_TYPE_CON, 0x4001, "hello");
     run_quietly(f);
 
     assert_int_equal(f->server_close_calls, 1);
@@ -1126,12 +965,10 @@ static void test_server_hook_cannot_answer(void **state)
     fixture_t *f = *state;
     start_server(f, 8);
     hook_log_t *log = watch_server(f, 0);
-    raw_peer_t *raw = open_raw(f, 0, false);
-    uint8_t buf[64];
-    raw_send(raw, &f->server_addr, buf,
-             (ptrdiff_t)build_request(buf, sizeof buf, ZCOAP_TYPE_CON, 0x5001, "hold"));
+    uvt_peer_t *raw = open_raw(f, 0, false);
+    raw_request(f, raw, ZCOAP_TYPE_CON, 0x5001, "hold");
     while (f->held_peer == NULL) {
-        assert_int_equal(uv_run(&f->loop, UV_RUN_ONCE), 1);
+        assert_int_equal(uv_run(&f->uv.loop, UV_RUN_ONCE), 1);
     }
     log->try_call = try_peer_respond; /* on the next datagram: the ping */
     raw_exchange(f, raw, ZCOAP_TYPE_CON, 0x5002, NULL);

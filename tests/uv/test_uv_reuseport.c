@@ -11,7 +11,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "uv_support.h"
 #include "zcoap/uv.h"
 
 enum {
@@ -60,9 +60,7 @@ typedef struct test_client {
 } test_client_t;
 
 struct fixture {
-    uv_loop_t loop;
-    uv_timer_t guard;
-    bool guard_fired;
+    uvt_loop_t uv;
     int family;
     test_server_t servers[N_SERVERS];
     struct sockaddr_storage addr; /* where the first server is bound */
@@ -73,28 +71,14 @@ struct fixture {
 
 /* ---- loop and guard ----------------------------------------------------------------------- */
 
-static void on_guard(uv_timer_t *t)
+static bool run_until(fixture_t *f, bool (*done)(const void *ctx))
 {
-    fixture_t *f = t->data;
-    f->guard_fired = true;
+    return uvt_run_until(&f->uv, GUARD_MS, done, f);
 }
 
-static bool run_until(fixture_t *f, bool (*done)(const fixture_t *f))
+static bool everything_closed(const void *ctx)
 {
-    f->guard_fired = false;
-    uv_update_time(&f->loop);
-    assert_int_equal(uv_timer_start(&f->guard, on_guard, GUARD_MS, 0), 0);
-    while (!done(f) && !f->guard_fired) {
-        if (uv_run(&f->loop, UV_RUN_ONCE) == 0 && !done(f)) {
-            break;
-        }
-    }
-    (void)uv_timer_stop(&f->guard);
-    return done(f);
-}
-
-static bool everything_closed(const fixture_t *f)
-{
+    const fixture_t *f = ctx;
     for (size_t i = 0; i < N_SERVERS; i++) {
         if (f->servers[i].started && !f->servers[i].closed) {
             return false;
@@ -108,8 +92,9 @@ static bool everything_closed(const fixture_t *f)
     return true;
 }
 
-static bool all_answered(const fixture_t *f)
+static bool all_answered(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->answered >= f->n_clients;
 }
 
@@ -129,16 +114,6 @@ static const zcoap_resource_t RESOURCES[] = {
     {"hello", ZCOAP_METHOD_BIT(ZCOAP_GET), NULL, false, (void *)(uintptr_t)handle_hello},
 };
 
-static void loopback(const fixture_t *f, uint16_t port, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof *out);
-    if (f->family == AF_INET6) {
-        assert_int_equal(uv_ip6_addr("::1", port, (struct sockaddr_in6 *)out), 0);
-    } else {
-        assert_int_equal(uv_ip4_addr("127.0.0.1", port, (struct sockaddr_in *)out), 0);
-    }
-}
-
 /* Start server @p i on @p addr; returns start's result. A server whose start failed has a
  * closing handle: the teardown runs the loop until it is gone. */
 static int start_server(fixture_t *f, size_t i, const struct sockaddr_storage *addr,
@@ -153,7 +128,7 @@ static int start_server(fixture_t *f, size_t i, const struct sockaddr_storage *a
     cfg.reuse_port = reuse_port;
     ts->f = f;
     ts->s.data = ts;
-    int rc = zcoap_uv_server_start(&f->loop, &ts->s, (const struct sockaddr *)addr, &cfg);
+    int rc = zcoap_uv_server_start(&f->uv.loop, &ts->s, (const struct sockaddr *)addr, &cfg);
     if (rc == 0) {
         ts->started = true;
     }
@@ -164,13 +139,8 @@ static int start_server(fixture_t *f, size_t i, const struct sockaddr_storage *a
 static void start_first_server(fixture_t *f, bool reuse_port)
 {
     struct sockaddr_storage any_port;
-    loopback(f, 0, &any_port);
-    int rc = start_server(f, 0, &any_port, reuse_port);
-    if (rc != 0 && f->family == AF_INET6) {
-        print_message("no IPv6 loopback (%s): skipped\n", zcoap_uv_strerror(rc));
-        skip();
-    }
-    assert_int_equal(rc, 0);
+    uvt_loopback(f->family, 0, &any_port);
+    uvt_require_loopback(f->family, start_server(f, 0, &any_port, reuse_port));
     assert_int_equal(zcoap_uv_server_address(&f->servers[0].s, &f->addr), 0);
 }
 
@@ -213,11 +183,7 @@ static void on_client_closed(zcoap_uv_client_t *c)
 static void send_from_clients(fixture_t *f, size_t n)
 {
     char uri[64];
-    uint16_t port = f->family == AF_INET6
-                        ? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
-                        : ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
-    (void)snprintf(uri, sizeof uri, "coap://%s:%u/hello",
-                   f->family == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)port);
+    uvt_uri(uri, sizeof uri, &f->addr, "hello");
     f->clients = calloc(n, sizeof *f->clients);
     assert_non_null(f->clients);
     f->n_clients = n;
@@ -225,7 +191,7 @@ static void send_from_clients(fixture_t *f, size_t n)
         test_client_t *tc = &f->clients[i];
         tc->f = f;
         tc->c.data = tc;
-        assert_int_equal(zcoap_uv_client_init(&f->loop, &tc->c, NULL, on_client_event), 0);
+        assert_int_equal(zcoap_uv_client_init(&f->uv.loop, &tc->c, NULL, on_client_event), 0);
         tc->inited = true;
         assert_int_equal(zcoap_uv_client_connect(&tc->c, (const struct sockaddr *)&f->addr), 0);
         assert_int_equal(zcoap_uv_client_request(&tc->c, ZCOAP_TYPE_CON, ZCOAP_GET, uri, NULL, 0),
@@ -238,13 +204,11 @@ static void send_from_clients(fixture_t *f, size_t n)
 static int setup(void **state, int family)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    if (f == NULL || uv_loop_init(&f->loop) != 0) {
+    if (f == NULL || uvt_loop_init(&f->uv) != 0) {
         free(f);
         return -1;
     }
     f->family = family;
-    (void)uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
     *state = f;
     return 0;
 }
@@ -273,9 +237,7 @@ static int teardown(void **state)
         }
     }
     assert_true(run_until(f, everything_closed));
-    uv_close((uv_handle_t *)&f->guard, NULL);
-    (void)uv_run(&f->loop, UV_RUN_DEFAULT); /* close callbacks, and handles of failed starts */
-    assert_int_equal(uv_loop_close(&f->loop), 0);
+    uvt_loop_end(&f->uv); /* also the handles of failed starts, closing since the start */
     free(f->clients);
     free(f);
     return 0;
@@ -345,10 +307,10 @@ static void test_reuseaddr_bind_on_shared_port_in_use(void **state)
     fixture_t *f = *state;
     start_first_server(f, true);
     uv_udp_t intruder;
-    assert_int_equal(uv_udp_init(&f->loop, &intruder), 0);
+    assert_int_equal(uv_udp_init(&f->uv.loop, &intruder), 0);
     int rc = uv_udp_bind(&intruder, (const struct sockaddr *)&f->addr, UV_UDP_REUSEADDR);
     uv_close((uv_handle_t *)&intruder, NULL);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT);
+    (void)uv_run(&f->uv.loop, UV_RUN_NOWAIT);
     assert_int_equal(rc, UV_EADDRINUSE);
 }
 
@@ -373,14 +335,14 @@ static void test_failed_shared_bind_reports_and_closes(void **state)
     assert_int_equal(uv_ip4_addr("192.0.2.1", 0, (struct sockaddr_in *)&foreign), 0);
     size_t before = open_descriptors();
     assert_int_equal(start_server(f, 0, &foreign, true), UV_EADDRNOTAVAIL);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT); /* the failed start's handle closes */
+    (void)uv_run(&f->uv.loop, UV_RUN_NOWAIT); /* the failed start's handle closes */
     assert_int_equal(open_descriptors(), before);
 
     struct sockaddr_storage unix_family;
     memset(&unix_family, 0, sizeof unix_family);
     unix_family.ss_family = AF_UNIX;
     assert_int_equal(start_server(f, 0, &unix_family, true), UV_EINVAL);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT);
+    (void)uv_run(&f->uv.loop, UV_RUN_NOWAIT);
     assert_int_equal(open_descriptors(), before);
 }
 

@@ -12,7 +12,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,12 +25,12 @@
 
 #include <cmocka.h>
 
+#include "uv_support.h"
 #include "zcoap/uv.h"
 
 enum {
     GUARD_MS = 5000,         /* loop time after which a wait counts as failed */
     SCALE_GUARD_MS = 120000, /* the same for the 10,000-client run */
-    RAW_MAX_RX = 32,         /* datagrams the raw peer records */
     /* Short windows: ACK_TIMEOUT 20 ms, factor 1.0, MAX_RETRANSMIT 1, MAX_LATENCY as below, so
      * EXCHANGE_LIFETIME = 20 * (2^1 - 1) + 2 * MAX_LATENCY + 20 (§4.8.2). */
     FAST_ACK_TIMEOUT_MS = 20,
@@ -78,17 +77,8 @@ typedef struct test_client {
     size_t payload_len;
 } test_client_t;
 
-struct raw_datagram {
-    uint8_t data[1280];
-    size_t len;
-};
-
 struct fixture {
-    uv_loop_t loop;
-    uv_timer_t guard;
-    bool guard_fired;
-    uv_timer_t wait_timer;
-    bool wait_fired;
+    uvt_loop_t uv;
     int family;
 
     /* The server. */
@@ -98,7 +88,6 @@ struct fixture {
     bool server_close_requested;
     int server_close_calls;
     struct sockaddr_storage server_addr;
-    uint16_t server_port;
     int hello_calls;
     int separate_calls;
     /* The separate answer of the handler of /separate, sent from a timer of the test. */
@@ -112,12 +101,8 @@ struct fixture {
     bool recvmmsg;     /* the server reads with recvmmsg (the *_mmsg setups) */
     bool reuse_port;
 
-    /* The raw peer. */
-    uv_udp_t raw;
-    bool raw_open;
-    uint8_t raw_buf[2048];
-    struct raw_datagram raw_rx[RAW_MAX_RX];
-    size_t raw_rx_count;
+    /* The raw peer: it only records what the server sends it. */
+    uvt_peer_t raw;
     size_t wait_raw_rx;
     int want_mid; /* run_until(raw_has_wanted_mid) waits for a datagram with this MID */
 
@@ -134,53 +119,15 @@ struct fixture {
 
 /* ---- loop, guard, waits ------------------------------------------------------------------- */
 
-static void on_guard(uv_timer_t *t)
+/* Run the loop until @p done(f) holds, for GUARD_MS of loop time at most. */
+static bool run_until(fixture_t *f, bool (*done)(const void *ctx))
 {
-    fixture_t *f = t->data;
-    f->guard_fired = true;
+    return uvt_run_until(&f->uv, GUARD_MS, done, f);
 }
 
-/* Run the loop until @p done holds, for @p guard_ms of loop time at most. */
-static bool run_until_ms(fixture_t *f, bool (*done)(const fixture_t *f), uint64_t guard_ms)
+static bool enough_responses(const void *ctx)
 {
-    f->guard_fired = false;
-    uv_update_time(&f->loop);
-    assert_int_equal(uv_timer_start(&f->guard, on_guard, guard_ms, 0), 0);
-    while (!done(f) && !f->guard_fired) {
-        if (uv_run(&f->loop, UV_RUN_ONCE) == 0 && !done(f)) {
-            break; /* nothing left that could make it happen */
-        }
-    }
-    (void)uv_timer_stop(&f->guard);
-    return done(f);
-}
-
-static bool run_until(fixture_t *f, bool (*done)(const fixture_t *f))
-{
-    return run_until_ms(f, done, GUARD_MS);
-}
-
-static void on_wait_timer(uv_timer_t *t)
-{
-    fixture_t *f = t->data;
-    f->wait_fired = true;
-}
-
-static bool wait_fired(const fixture_t *f)
-{
-    return f->wait_fired;
-}
-
-/* Let @p ms of loop time pass with the loop running. */
-static void run_for(fixture_t *f, uint64_t ms)
-{
-    f->wait_fired = false;
-    assert_int_equal(uv_timer_start(&f->wait_timer, on_wait_timer, ms, 0), 0);
-    assert_true(run_until(f, wait_fired));
-}
-
-static bool enough_responses(const fixture_t *f)
-{
+    const fixture_t *f = ctx;
     return f->responses_total >= f->wait_responses;
 }
 
@@ -193,26 +140,29 @@ static void run_until_responses(fixture_t *f, size_t n)
     }
 }
 
-static bool raw_got_enough(const fixture_t *f)
+static bool raw_got_enough(const void *ctx)
 {
-    return f->raw_rx_count >= f->wait_raw_rx;
+    const fixture_t *f = ctx;
+    return f->raw.n_rx >= f->wait_raw_rx;
 }
 
 static void run_until_raw_rx(fixture_t *f, size_t n)
 {
     f->wait_raw_rx = n;
     if (!run_until(f, raw_got_enough)) {
-        fail_msg("the raw peer got %zu datagram(s), not %zu", f->raw_rx_count, n);
+        fail_msg("the raw peer got %zu datagram(s), not %zu", f->raw.n_rx, n);
     }
 }
 
-static bool no_peer_in_use(const fixture_t *f)
+static bool no_peer_in_use(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return zcoap_uv_server_stats(&f->server)->peers_in_use == 0;
 }
 
-static bool everything_closed(const fixture_t *f)
+static bool everything_closed(const void *ctx)
 {
+    const fixture_t *f = ctx;
     size_t inited = 0;
     for (size_t i = 0; i < f->n_clients; i++) {
         inited += f->clients[i].inited ? 1u : 0u;
@@ -326,28 +276,17 @@ static void start_server_full(fixture_t *f, size_t max_peers, uint32_t max_laten
     cfg.recvmmsg = f->recvmmsg;
     cfg.reuse_port = f->reuse_port;
     struct sockaddr_storage bind_addr;
-    memset(&bind_addr, 0, sizeof bind_addr);
-    if (f->family == AF_INET6) {
-        assert_int_equal(uv_ip6_addr("::1", 0, (struct sockaddr_in6 *)&bind_addr), 0);
-    } else {
-        assert_int_equal(uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&bind_addr), 0);
-    }
+    uvt_loopback(f->family, 0, &bind_addr);
     f->server.data = f;
-    int rc = zcoap_uv_server_start(&f->loop, &f->server, (const struct sockaddr *)&bind_addr, &cfg);
-    if (rc != 0 && f->family == AF_INET6) {
-        print_message("no IPv6 loopback (%s): skipped\n", zcoap_uv_strerror(rc));
-        skip();
-    }
-    assert_int_equal(rc, 0);
+    int rc =
+        zcoap_uv_server_start(&f->uv.loop, &f->server, (const struct sockaddr *)&bind_addr, &cfg);
+    uvt_require_loopback(f->family, rc);
     f->server_started = true;
     /* Linux has recvmmsg: the option is in effect when set. */
     assert_int_equal(zcoap_uv_server_stats(&f->server)->recv_batch,
                      f->recvmmsg ? ZCOAP_UV_SERVER_RECV_BATCH : 1);
     assert_int_equal(zcoap_uv_server_address(&f->server, &f->server_addr), 0);
-    f->server_port = f->family == AF_INET6
-                         ? ntohs(((const struct sockaddr_in6 *)&f->server_addr)->sin6_port)
-                         : ntohs(((const struct sockaddr_in *)&f->server_addr)->sin_port);
-    assert_int_not_equal(f->server_port, 0);
+    assert_int_not_equal(uvt_port_of(&f->server_addr), 0);
 }
 
 static void start_server(fixture_t *f, size_t max_peers)
@@ -451,8 +390,7 @@ static void on_client_closed(zcoap_uv_client_t *c)
 
 static void set_uri(fixture_t *f, test_client_t *tc, const char *path)
 {
-    (void)snprintf(tc->uri, sizeof tc->uri, "coap://%s:%u/%s",
-                   f->family == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)f->server_port, path);
+    uvt_uri(tc->uri, sizeof tc->uri, &f->server_addr, path);
 }
 
 /* @p n clients connected to the server, each to send @p method on @p path as @p type. */
@@ -468,7 +406,7 @@ static void make_clients(fixture_t *f, size_t n, uint8_t type, uint8_t method, c
         tc->method = method;
         set_uri(f, tc, path);
         tc->c.data = tc;
-        assert_int_equal(zcoap_uv_client_init(&f->loop, &tc->c, NULL, on_client_event), 0);
+        assert_int_equal(zcoap_uv_client_init(&f->uv.loop, &tc->c, NULL, on_client_event), 0);
         tc->inited = true;
         assert_int_equal(zcoap_uv_client_connect(&tc->c, (const struct sockaddr *)&f->server_addr),
                          0);
@@ -504,54 +442,21 @@ static test_client_t *exchange(fixture_t *f, size_t client, uint8_t type, uint8_
 
 /* ---- the raw peer ------------------------------------------------------------------------- */
 
-static void on_raw_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    fixture_t *f = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)f->raw_buf, sizeof f->raw_buf);
-}
-
-static void on_raw_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *from, unsigned flags)
-{
-    fixture_t *f = sock->data;
-    (void)flags;
-    if (nread <= 0 || from == NULL || f->raw_rx_count >= RAW_MAX_RX) {
-        return;
-    }
-    struct raw_datagram *d = &f->raw_rx[f->raw_rx_count++];
-    d->len = (size_t)nread < sizeof d->data ? (size_t)nread : sizeof d->data;
-    memcpy(d->data, buf->base, d->len);
-}
-
 static void open_raw_peer(fixture_t *f)
 {
-    struct sockaddr_storage a;
-    memset(&a, 0, sizeof a);
-    if (f->family == AF_INET6) {
-        assert_int_equal(uv_ip6_addr("::1", 0, (struct sockaddr_in6 *)&a), 0);
-    } else {
-        assert_int_equal(uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&a), 0);
-    }
-    assert_int_equal(uv_udp_init(&f->loop, &f->raw), 0);
-    f->raw.data = f;
-    f->raw_open = true;
-    assert_int_equal(uv_udp_bind(&f->raw, (const struct sockaddr *)&a, 0), 0);
-    assert_int_equal(uv_udp_recv_start(&f->raw, on_raw_alloc, on_raw_recv), 0);
+    assert_int_equal(uvt_peer_open(&f->raw, &f->uv.loop, f->family, 0), 0);
 }
 
 static void raw_send(fixture_t *f, const uint8_t *p, size_t n)
 {
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
-    assert_int_equal(uv_udp_try_send(&f->raw, &b, 1, (const struct sockaddr *)&f->server_addr),
-                     (int)n);
+    assert_int_equal(uvt_peer_send(&f->raw, &f->server_addr, p, (ptrdiff_t)n), 0);
 }
 
-/* The raw peer's received datagram with MID f->want_mid, or NULL. */
-static const struct raw_datagram *raw_find_mid(const fixture_t *f, int mid)
+/* The raw peer's received datagram with MID @p mid, or NULL. */
+static const uvt_datagram_t *raw_find_mid(const fixture_t *f, int mid)
 {
-    for (size_t i = 0; i < f->raw_rx_count; i++) {
-        const struct raw_datagram *d = &f->raw_rx[i];
+    for (size_t i = 0; i < f->raw.n_rx && i < UVT_LOG_MAX; i++) {
+        const uvt_datagram_t *d = &f->raw.rx[i];
         if (d->len >= 4 && ((d->data[2] << 8) | d->data[3]) == mid) {
             return d;
         }
@@ -559,8 +464,9 @@ static const struct raw_datagram *raw_find_mid(const fixture_t *f, int mid)
     return NULL;
 }
 
-static bool raw_has_wanted_mid(const fixture_t *f)
+static bool raw_has_wanted_mid(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return raw_find_mid(f, f->want_mid) != NULL;
 }
 
@@ -580,22 +486,31 @@ static size_t build_get_hello(uint8_t *buf, size_t cap, uint16_t mid, uint16_t e
     return (size_t)n;
 }
 
+/* A CON GET on @p path with MID @p mid and a 2-byte token made of the MID. */
+static size_t build_get(uint8_t *buf, size_t cap, uint16_t mid, const char *path)
+{
+    const uint8_t token[2] = {(uint8_t)(mid >> 8), (uint8_t)mid};
+    zcoap_builder_t b;
+    assert_int_equal(
+        zcoap_builder_init(&b, buf, cap, ZCOAP_TYPE_CON, ZCOAP_GET, mid, token, sizeof token), 0);
+    assert_int_equal(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, path), 0);
+    ptrdiff_t n = zcoap_builder_finish(&b);
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
 /* ---- setup and teardown ------------------------------------------------------------------- */
 
 static int setup(void **state, int family)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    if (f == NULL || uv_loop_init(&f->loop) != 0) {
+    if (f == NULL || uvt_loop_init(&f->uv) != 0) {
         free(f);
         return -1;
     }
     f->family = family;
     f->answer_delay_ms = SEPARATE_DELAY_MS;
-    (void)uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
-    (void)uv_timer_init(&f->loop, &f->wait_timer);
-    f->wait_timer.data = f;
-    (void)uv_timer_init(&f->loop, &f->answer_timer);
+    (void)uv_timer_init(&f->uv.loop, &f->answer_timer);
     f->answer_timer.data = f;
     *state = f;
     return 0;
@@ -611,31 +526,18 @@ static int setup_ipv6(void **state)
     return setup(state, AF_INET6);
 }
 
-static void close_handle(uv_handle_t *h)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
     close_clients(f);
     close_server(f);
-    if (f->raw_open) {
-        close_handle((uv_handle_t *)&f->raw);
-    }
-    close_handle((uv_handle_t *)&f->answer_timer);
-    close_handle((uv_handle_t *)&f->wait_timer);
+    uvt_peer_close(&f->raw);
+    uvt_close_handle((uv_handle_t *)&f->answer_timer);
     assert_true(run_until(f, everything_closed));
     if (f->server_close_requested) {
         assert_int_equal(f->server_close_calls, 1);
     }
-    close_handle((uv_handle_t *)&f->guard);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT); /* runs the remaining close callbacks */
-    /* EBUSY here means a handle of the adapter (or of the test) is still alive. */
-    assert_int_equal(uv_loop_close(&f->loop), 0);
+    uvt_loop_end(&f->uv);
     free(f->clients);
     free(f);
     return 0;
@@ -735,7 +637,7 @@ static void test_separate_response(void **state)
     /* The client acknowledges the CON response: the server gets that ACK and never retransmits
      * (with ACK_TIMEOUT 20 ms and MAX_RETRANSMIT 1, a retransmission would come within ~40 ms).
      * The peer is recycled once its windows end. */
-    run_for(f, 4 * FAST_ACK_TIMEOUT_MS);
+    uvt_run_for(&f->uv, 4 * FAST_ACK_TIMEOUT_MS);
     assert_int_equal(server_stats(f)->datagrams_out, 2);
     assert_true(run_until(f, no_peer_in_use));
     assert_int_equal(server_stats(f)->datagrams_in, 2);  /* request, ACK */
@@ -754,7 +656,7 @@ static void test_unknown_critical_option(void **state)
     raw_send(f, req, n);
     run_until_raw_rx(f, 1);
     zcoap_msg_t resp;
-    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[0].data, f->raw_rx[0].len), 0);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[0].data, f->raw.rx[0].len), 0);
     /* §5.4.1: an unrecognised critical option in a CON request -> 4.02 piggybacked. */
     assert_int_equal(resp.type, ZCOAP_TYPE_ACK);
     assert_int_equal(resp.mid, 0x5151);
@@ -772,37 +674,32 @@ static void test_separate_unacknowledged(void **state)
     fixture_t *f = *state;
     start_server(f, 8);
     open_raw_peer(f);
-    static const uint8_t token[2] = {0x0A, 0x0B};
     uint8_t req[64];
-    zcoap_builder_t b;
-    assert_int_equal(
-        zcoap_builder_init(&b, req, sizeof req, ZCOAP_TYPE_CON, ZCOAP_GET, 0x6001, token, 2), 0);
-    assert_int_equal(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "separate"), 0);
-    ptrdiff_t n = zcoap_builder_finish(&b);
-    assert_true(n > 0);
-    raw_send(f, req, (size_t)n);
+    size_t n = build_get(req, sizeof req, 0x6001, "separate");
+    raw_send(f, req, n);
     run_until_raw_rx(f, 1);
-    raw_send(f, req, (size_t)n); /* a retransmission of ours, before the answer */
+    raw_send(f, req, n); /* a retransmission of ours, before the answer */
     run_until_raw_rx(f, 2);
     for (size_t i = 0; i < 2; i++) {
-        assert_int_equal(f->raw_rx[i].len, 4); /* the empty ACK, twice */
-        assert_int_equal(f->raw_rx[i].data[0], 0x60);
-        assert_int_equal(f->raw_rx[i].data[1], 0x00);
-        assert_int_equal(f->raw_rx[i].data[2], 0x60);
-        assert_int_equal(f->raw_rx[i].data[3], 0x01);
+        assert_int_equal(f->raw.rx[i].len, 4); /* the empty ACK, twice */
+        assert_int_equal(f->raw.rx[i].data[0], 0x60);
+        assert_int_equal(f->raw.rx[i].data[1], 0x00);
+        assert_int_equal(f->raw.rx[i].data[2], 0x60);
+        assert_int_equal(f->raw.rx[i].data[3], 0x01);
     }
     assert_int_equal(f->separate_calls, 1);
     run_until_raw_rx(f, 4); /* the CON response and its one retransmission */
     assert_int_equal(f->answers_sent, 1);
-    assert_int_equal(f->raw_rx[3].len, f->raw_rx[2].len);
-    assert_memory_equal(f->raw_rx[3].data, f->raw_rx[2].data, f->raw_rx[2].len);
+    assert_int_equal(f->raw.rx[3].len, f->raw.rx[2].len);
+    assert_memory_equal(f->raw.rx[3].data, f->raw.rx[2].data, f->raw.rx[2].len);
     zcoap_msg_t resp;
-    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[2].data, f->raw_rx[2].len), 0);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[2].data, f->raw.rx[2].len), 0);
     assert_int_equal(resp.type, ZCOAP_TYPE_CON);
     assert_int_equal(resp.code, ZCOAP_CONTENT);
-    assert_memory_equal(resp.token, token, 2);
+    assert_int_equal(resp.token_len, 2);
+    assert_memory_equal(resp.token, req + 4, 2); /* the request's token */
     assert_true(run_until(f, no_peer_in_use));
-    assert_int_equal(f->raw_rx_count, 4); /* nothing after MAX_RETRANSMIT */
+    assert_int_equal(f->raw.n_rx, 4); /* nothing after MAX_RETRANSMIT */
     assert_int_equal(server_stats(f)->peers_recycled, 1);
 }
 
@@ -849,19 +746,19 @@ static void test_peers_recycled(void **state)
     fixture_t *f = *state;
     start_server(f, 16);
     make_clients(f, N, ZCOAP_TYPE_CON, ZCOAP_GET, "hello");
-    uv_update_time(&f->loop);
-    uint64_t sent_at = uv_now(&f->loop);
+    uv_update_time(&f->uv.loop);
+    uint64_t sent_at = uv_now(&f->uv.loop);
     for (size_t i = 0; i < N; i++) {
         client_send(&f->clients[i]);
     }
     run_until_responses(f, N);
-    uint64_t answered_at = uv_now(&f->loop);
+    uint64_t answered_at = uv_now(&f->uv.loop);
     /* Each peer keeps its state for the de-duplication window of its request (§4.5). */
     if (answered_at - sent_at < FAST_LIFETIME_MS) {
         assert_int_equal(server_stats(f)->peers_in_use, N);
     }
     assert_true(run_until(f, no_peer_in_use));
-    uint64_t recycled_at = uv_now(&f->loop);
+    uint64_t recycled_at = uv_now(&f->uv.loop);
     print_message("peers recycled %llu ms after the requests (EXCHANGE_LIFETIME %d ms)\n",
                   (unsigned long long)(recycled_at - sent_at), FAST_LIFETIME_MS);
     assert_true(recycled_at - sent_at >= FAST_LIFETIME_MS);
@@ -926,10 +823,10 @@ static void test_duplicate_con_request(void **state)
     raw_send(f, req, n); /* the same MID again: a duplicate (§4.5) */
     run_until_raw_rx(f, 2);
     assert_int_equal(f->hello_calls, 1);
-    assert_int_equal(f->raw_rx[1].len, f->raw_rx[0].len);
-    assert_memory_equal(f->raw_rx[1].data, f->raw_rx[0].data, f->raw_rx[0].len);
+    assert_int_equal(f->raw.rx[1].len, f->raw.rx[0].len);
+    assert_memory_equal(f->raw.rx[1].data, f->raw.rx[0].data, f->raw.rx[0].len);
     zcoap_msg_t resp;
-    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[0].data, f->raw_rx[0].len), 0);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[0].data, f->raw.rx[0].len), 0);
     assert_int_equal(resp.type, ZCOAP_TYPE_ACK);
     assert_int_equal(resp.mid, 0x4242);
     assert_int_equal(resp.code, ZCOAP_CONTENT);
@@ -943,13 +840,15 @@ static void test_duplicate_con_request(void **state)
 
 /* ---- 6. close mid-exchange ---------------------------------------------------------------- */
 
-static bool client0_acked(const fixture_t *f)
+static bool client0_acked(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->clients[0].empty_acks > 0;
 }
 
-static bool server_closed(const fixture_t *f)
+static bool server_closed(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->server_close_calls > 0;
 }
 
@@ -971,7 +870,7 @@ static void test_close_mid_exchange(void **state)
     /* Close with the separate answer still pending: the test's own timer closes as well. */
     close_server(f);
     f->pending_peer = NULL; /* its memory goes with the server */
-    close_handle((uv_handle_t *)&f->answer_timer);
+    uvt_close_handle((uv_handle_t *)&f->answer_timer);
     assert_true(run_until(f, server_closed));
     assert_int_equal(f->server_close_calls, 1);
     assert_int_equal(f->answers_sent, 0);
@@ -1000,11 +899,11 @@ static void test_ping(void **state)
     uint8_t ping[4] = {0x40, 0x00, 0x12, 0x34};
     raw_send(f, ping, sizeof ping);
     run_until_raw_rx(f, 1);
-    assert_int_equal(f->raw_rx[0].len, 4);
-    assert_int_equal(f->raw_rx[0].data[0], 0x70); /* version 1, RST, no token */
-    assert_int_equal(f->raw_rx[0].data[1], 0x00);
-    assert_int_equal(f->raw_rx[0].data[2], 0x12);
-    assert_int_equal(f->raw_rx[0].data[3], 0x34);
+    assert_int_equal(f->raw.rx[0].len, 4);
+    assert_int_equal(f->raw.rx[0].data[0], 0x70); /* version 1, RST, no token */
+    assert_int_equal(f->raw.rx[0].data[1], 0x00);
+    assert_int_equal(f->raw.rx[0].data[2], 0x12);
+    assert_int_equal(f->raw.rx[0].data[3], 0x34);
 }
 
 /* A ping while the pool is full still gets its RST: answering it needs no state (§4.3). */
@@ -1020,9 +919,9 @@ static void test_ping_when_pool_full(void **state)
     uint8_t ping[4] = {0x40, 0x00, 0x12, 0x35};
     raw_send(f, ping, sizeof ping);
     run_until_raw_rx(f, 1);
-    assert_int_equal(f->raw_rx[0].len, 4);
-    assert_int_equal(f->raw_rx[0].data[0], 0x70);
-    assert_int_equal(f->raw_rx[0].data[3], 0x35);
+    assert_int_equal(f->raw.rx[0].len, 4);
+    assert_int_equal(f->raw.rx[0].data[0], 0x70);
+    assert_int_equal(f->raw.rx[0].data[3], 0x35);
 }
 
 /* Only requests take a peer. Anything else from an address without one is answered, or not,
@@ -1045,13 +944,13 @@ static void test_stateless_answers_take_no_peer(void **state)
     raw_send(f, con_response, sizeof con_response);
     raw_send(f, ping, sizeof ping);
     run_until_raw_rx(f, 2); /* loopback keeps the order: the silent ones came first */
-    assert_int_equal(f->raw_rx_count, 2);
+    assert_int_equal(f->raw.n_rx, 2);
     const uint8_t rst_con_response[4] = {0x70, 0x00, 0x71, 0x05};
     const uint8_t rst_ping[4] = {0x70, 0x00, 0x71, 0x06};
-    assert_int_equal(f->raw_rx[0].len, 4);
-    assert_memory_equal(f->raw_rx[0].data, rst_con_response, 4);
-    assert_int_equal(f->raw_rx[1].len, 4);
-    assert_memory_equal(f->raw_rx[1].data, rst_ping, 4);
+    assert_int_equal(f->raw.rx[0].len, 4);
+    assert_memory_equal(f->raw.rx[0].data, rst_con_response, 4);
+    assert_int_equal(f->raw.rx[1].len, 4);
+    assert_memory_equal(f->raw.rx[1].data, rst_ping, 4);
     assert_int_equal(server_stats(f)->stateless, 6);
     assert_int_equal(server_stats(f)->peers_created, 0);
     assert_int_equal(server_stats(f)->peers_in_use, 0);
@@ -1072,18 +971,11 @@ static void next_request_during_separate_con(fixture_t *f, size_t resp_slots)
     f->answer_delay_ms = 1; /* answer right after the empty ACK */
     start_server_full(f, 4, SLOW_MAX_LATENCY_MS);
     open_raw_peer(f);
-    static const uint8_t token[2] = {0x0C, 0x0D};
     uint8_t req[64];
-    zcoap_builder_t b;
-    assert_int_equal(
-        zcoap_builder_init(&b, req, sizeof req, ZCOAP_TYPE_CON, ZCOAP_GET, 0x6201, token, 2), 0);
-    assert_int_equal(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "separate"), 0);
-    ptrdiff_t n = zcoap_builder_finish(&b);
-    assert_true(n > 0);
-    raw_send(f, req, (size_t)n);
+    raw_send(f, req, build_get(req, sizeof req, 0x6201, "separate"));
     run_until_raw_rx(f, 2); /* the empty ACK, then the CON response */
     zcoap_msg_t resp;
-    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[1].data, f->raw_rx[1].len), 0);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[1].data, f->raw.rx[1].len), 0);
     assert_int_equal(resp.type, ZCOAP_TYPE_CON);
     assert_int_equal(resp.code, ZCOAP_CONTENT);
     /* Our ACK of it is "lost": the next request comes at once. */
@@ -1091,7 +983,7 @@ static void next_request_during_separate_con(fixture_t *f, size_t resp_slots)
     raw_send(f, hello, build_get_hello(hello, sizeof hello, 0x6202, 0));
     f->want_mid = 0x6202;
     assert_true(run_until(f, raw_has_wanted_mid));
-    const struct raw_datagram *d = raw_find_mid(f, 0x6202);
+    const uvt_datagram_t *d = raw_find_mid(f, 0x6202);
     zcoap_msg_t answer;
     assert_int_equal(zcoap_msg_parse(&answer, d->data, d->len), 0);
     assert_int_equal(answer.type, ZCOAP_TYPE_ACK);
@@ -1109,14 +1001,14 @@ static void next_request_during_separate_con(fixture_t *f, size_t resp_slots)
     /* The CON response is still retransmitted until acknowledged. */
     f->want_mid = resp.mid;
     size_t copies = 0;
-    for (size_t i = 0; i < f->raw_rx_count; i++) {
-        copies += f->raw_rx[i].len == f->raw_rx[1].len &&
-                  memcmp(f->raw_rx[i].data, f->raw_rx[1].data, f->raw_rx[1].len) == 0;
+    for (size_t i = 0; i < f->raw.n_rx && i < UVT_LOG_MAX; i++) {
+        copies += f->raw.rx[i].len == f->raw.rx[1].len &&
+                  memcmp(f->raw.rx[i].data, f->raw.rx[1].data, f->raw.rx[1].len) == 0;
     }
     if (copies < 2) {
-        size_t seen = f->raw_rx_count;
+        size_t seen = f->raw.n_rx;
         run_until_raw_rx(f, seen + 1);
-        assert_memory_equal(f->raw_rx[seen].data, f->raw_rx[1].data, f->raw_rx[1].len);
+        assert_memory_equal(uvt_peer_rx(&f->raw, seen)->data, f->raw.rx[1].data, f->raw.rx[1].len);
     }
 }
 
@@ -1149,7 +1041,7 @@ static void test_receive_buffer_size(void **state)
         struct sockaddr_in any;
         assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &any), 0);
         assert_int_equal(
-            zcoap_uv_server_start(&f->loop, &other, (const struct sockaddr *)&any, &cfg), 0);
+            zcoap_uv_server_start(&f->uv.loop, &other, (const struct sockaddr *)&any, &cfg), 0);
         size_t got = zcoap_uv_server_stats(&other)->recv_buffer_size;
         if (sizes[i] != 0) {
             assert_true(got >= sizes[i]);
@@ -1157,7 +1049,7 @@ static void test_receive_buffer_size(void **state)
             assert_true(got > 0);
         }
         zcoap_uv_server_close(&other, NULL);
-        (void)uv_run(&f->loop, UV_RUN_NOWAIT);
+        (void)uv_run(&f->uv.loop, UV_RUN_NOWAIT);
     }
 }
 
@@ -1172,9 +1064,9 @@ static void test_address_in_use(void **state)
     zcoap_uv_server_config_default(&cfg);
     memset(&second, 0, sizeof second);
     int rc =
-        zcoap_uv_server_start(&f->loop, &second, (const struct sockaddr *)&f->server_addr, &cfg);
+        zcoap_uv_server_start(&f->uv.loop, &second, (const struct sockaddr *)&f->server_addr, &cfg);
     assert_int_equal(rc, UV_EADDRINUSE);
-    (void)uv_run(&f->loop, UV_RUN_NOWAIT); /* the failed start's handle closes */
+    (void)uv_run(&f->uv.loop, UV_RUN_NOWAIT); /* the failed start's handle closes */
 }
 
 /* ---- 7. scale (prints, never asserts speed) ----------------------------------------------- */
@@ -1230,8 +1122,9 @@ static size_t clamp_to_fd_limit(size_t n)
     return n;
 }
 
-static bool all_answered(const fixture_t *f)
+static bool all_answered(const void *ctx)
 {
+    const fixture_t *f = ctx;
     return f->responses_total >= f->n_chained;
 }
 
@@ -1248,7 +1141,7 @@ static size_t make_scale_clients(fixture_t *f, size_t n)
         tc->method = ZCOAP_GET;
         set_uri(f, tc, "hello");
         tc->c.data = tc;
-        assert_int_equal(zcoap_uv_client_init(&f->loop, &tc->c, NULL, on_client_event), 0);
+        assert_int_equal(zcoap_uv_client_init(&f->uv.loop, &tc->c, NULL, on_client_event), 0);
         tc->inited = true;
         f->n_clients = i + 1u;
         int rc = zcoap_uv_client_connect(&tc->c, (const struct sockaddr *)&f->server_addr);
@@ -1281,7 +1174,7 @@ static void test_scale(void **state)
     for (f->next_to_start = 0; f->next_to_start < first;) {
         client_send(&f->clients[f->next_to_start++]);
     }
-    bool done = run_until_ms(f, all_answered, SCALE_GUARD_MS);
+    bool done = uvt_run_until(&f->uv, SCALE_GUARD_MS, all_answered, f);
     uint64_t t1 = uv_hrtime();
     long rss_end = rss_bytes();
     const zcoap_uv_server_stats_t *st = server_stats(f);
@@ -1350,19 +1243,6 @@ static int setup_ipv4_mmsg_reuse_port(void **state)
 
 enum { BURST = 12, BURST_MID = 0x7300 };
 
-/* A CON GET on @p path with MID @p mid and a 2-byte token made of the MID. */
-static size_t build_get(uint8_t *buf, size_t cap, uint16_t mid, const char *path)
-{
-    const uint8_t token[2] = {(uint8_t)(mid >> 8), (uint8_t)mid};
-    zcoap_builder_t b;
-    assert_int_equal(
-        zcoap_builder_init(&b, buf, cap, ZCOAP_TYPE_CON, ZCOAP_GET, mid, token, sizeof token), 0);
-    assert_int_equal(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, path), 0);
-    ptrdiff_t n = zcoap_builder_finish(&b);
-    assert_true(n > 0);
-    return (size_t)n;
-}
-
 /* Datagrams that wait together in the socket (sent before the loop runs: loopback queues them
  * at once) are read in one go with recvmmsg, and each is handled as if read alone, in the order
  * sent: a request, its duplicate (the stored response again, §4.5), BURST - 1 more requests, and
@@ -1385,7 +1265,7 @@ static void test_burst_of_datagrams(void **state)
     for (size_t i = 0; i < BURST + 1u; i++) {
         zcoap_msg_t resp;
         uint16_t mid = (uint16_t)(BURST_MID + (i == 0 ? 0u : i - 1u));
-        assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[i].data, f->raw_rx[i].len), 0);
+        assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[i].data, f->raw.rx[i].len), 0);
         assert_int_equal(resp.type, ZCOAP_TYPE_ACK);
         assert_int_equal(resp.mid, mid);
         assert_int_equal(resp.code, ZCOAP_CONTENT);
@@ -1393,10 +1273,10 @@ static void test_burst_of_datagrams(void **state)
         assert_int_equal(resp.token[1], (uint8_t)mid);
         assert_int_equal(resp.payload_len, sizeof HELLO - 1u);
     }
-    assert_memory_equal(f->raw_rx[1].data, f->raw_rx[0].data, f->raw_rx[0].len);
+    assert_memory_equal(f->raw.rx[1].data, f->raw.rx[0].data, f->raw.rx[0].len);
     const uint8_t rst[4] = {0x70, 0x00, 0x73, 0x99};
-    assert_int_equal(f->raw_rx[BURST + 1u].len, 4);
-    assert_memory_equal(f->raw_rx[BURST + 1u].data, rst, 4);
+    assert_int_equal(f->raw.rx[BURST + 1u].len, 4);
+    assert_memory_equal(f->raw.rx[BURST + 1u].data, rst, 4);
     assert_int_equal(f->hello_calls, BURST);
     const zcoap_uv_server_stats_t *st = server_stats(f);
     assert_int_equal(st->datagrams_in, BURST + 2u);
@@ -1420,7 +1300,7 @@ static void test_oversized_datagram(void **state)
     raw_send(f, req, build_get(req, sizeof req, 0x7402, "hello"));
     run_until_raw_rx(f, 1);
     zcoap_msg_t resp;
-    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[0].data, f->raw_rx[0].len), 0);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[0].data, f->raw.rx[0].len), 0);
     assert_int_equal(resp.mid, 0x7402);
     assert_int_equal(resp.code, ZCOAP_CONTENT);
     assert_int_equal(server_stats(f)->truncated, 1);
@@ -1429,7 +1309,7 @@ static void test_oversized_datagram(void **state)
     build_get(big, sizeof big, 0x7403, "hello");
     raw_send(f, big, sizeof big - 1u);
     run_until_raw_rx(f, 2);
-    assert_int_equal(zcoap_msg_parse(&resp, f->raw_rx[1].data, f->raw_rx[1].len), 0);
+    assert_int_equal(zcoap_msg_parse(&resp, f->raw.rx[1].data, f->raw.rx[1].len), 0);
     assert_int_equal(resp.mid, 0x7403);
     assert_int_equal(resp.code, ZCOAP_REQUEST_ENTITY_TOO_LARGE);
     assert_int_equal(server_stats(f)->truncated, 1);
@@ -1467,7 +1347,7 @@ static void test_recvmmsg_by_default(void **state)
     assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &any), 0);
     f->server.data = f;
     assert_int_equal(
-        zcoap_uv_server_start(&f->loop, &f->server, (const struct sockaddr *)&any, &cfg), 0);
+        zcoap_uv_server_start(&f->uv.loop, &f->server, (const struct sockaddr *)&any, &cfg), 0);
     f->server_started = true;
     assert_int_equal(server_stats(f)->recv_batch, ZCOAP_UV_SERVER_RECV_BATCH);
 }

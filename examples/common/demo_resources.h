@@ -1,0 +1,78 @@
+/*
+ * The demo servers' resources, one copy for zcoap-server, loop_demo and zcoap_bench_server, so
+ * that a client gets the same answers from each:
+ *
+ *   /hello         GET: 2.05 text/plain "Hello World!"
+ *   /echo          POST, PUT, FETCH, PATCH, iPATCH: the request's payload and Content-Format
+ *                  back; FETCH 2.05 (it only reads), the others 2.04
+ *   /separate      GET: an empty ACK at once, then "That took a while." in a CON 2.05 300 ms
+ *                  later (RFC 7252 §5.2.2)
+ *   /time          GET: 2.05, the UTC time as text
+ *   /sensors/temp  GET: 2.05 "21.5" (a path of two segments)
+ *
+ * Each DEMO_RESOURCE_* is one entry of a zcoap_resource_t table, with the link-format attributes
+ * /.well-known/core lists for it (RFC 6690); a program's table names the ones it serves.
+ *
+ * /separate keeps its answers pending on timers: the server's data pointer must point to a
+ * demo_pending_list_t, and the program calls demo_pending_cancel_all() on it before it closes
+ * the server.
+ */
+#ifndef ZCOAP_DEMO_RESOURCES_H
+#define ZCOAP_DEMO_RESOURCES_H
+
+#include <stdint.h>
+
+#include "zcoap/uv.h"
+
+/* The answers /separate still owes on one server, each on its timer. */
+typedef struct demo_pending_list {
+    struct demo_pending *head;
+} demo_pending_list_t;
+
+/* Drop every answer still owed on @p list, closing their timers; their peers may be recycled. */
+void demo_pending_cancel_all(demo_pending_list_t *list);
+
+void demo_on_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                   const zcoap_msg_t *req);
+void demo_on_echo(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                  const zcoap_msg_t *req);
+void demo_on_separate(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                      const zcoap_msg_t *req);
+void demo_on_time(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                  const zcoap_msg_t *req);
+void demo_on_temp(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                  const zcoap_msg_t *req);
+
+/* A handler in the table's untyped slot (the adapter calls it as a zcoap_uv_handler_fn). */
+#define DEMO_HANDLER(fn) ((void *)(uintptr_t)(fn))
+
+#define DEMO_RESOURCE_HELLO                                                                        \
+    {                                                                                              \
+        "hello", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"hello\";ct=0;title=\"Hello World\"", false,    \
+            DEMO_HANDLER(demo_on_hello)                                                            \
+    }
+#define DEMO_RESOURCE_ECHO                                                                         \
+    {                                                                                              \
+        "echo",                                                                                    \
+            ZCOAP_METHOD_BIT(ZCOAP_POST) | ZCOAP_METHOD_BIT(ZCOAP_PUT) |                           \
+                ZCOAP_METHOD_BIT(ZCOAP_FETCH) | ZCOAP_METHOD_BIT(ZCOAP_PATCH) |                    \
+                ZCOAP_METHOD_BIT(ZCOAP_IPATCH),                                                    \
+            "rt=\"echo\"", false, DEMO_HANDLER(demo_on_echo)                                       \
+    }
+#define DEMO_RESOURCE_SEPARATE                                                                     \
+    {                                                                                              \
+        "separate", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"separate\";ct=0", false,                    \
+            DEMO_HANDLER(demo_on_separate)                                                         \
+    }
+#define DEMO_RESOURCE_TIME                                                                         \
+    {                                                                                              \
+        "time", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"clock\";ct=0", false,                           \
+            DEMO_HANDLER(demo_on_time)                                                             \
+    }
+#define DEMO_RESOURCE_SENSORS_TEMP                                                                 \
+    {                                                                                              \
+        "sensors/temp", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"temperature-c\";if=\"sensor\";ct=0",    \
+            false, DEMO_HANDLER(demo_on_temp)                                                      \
+    }
+
+#endif /* ZCOAP_DEMO_RESOURCES_H */
