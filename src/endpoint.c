@@ -253,6 +253,7 @@ ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t 
     }
     if (ep->con_pending_tx) {
         ep->con_pending_tx = false;
+        ep->con_sent = true;
         *out = zcoap__ep_slot(ep, ep->con_slot);
         return (ptrdiff_t)ep->con_len;
     }

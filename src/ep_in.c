@@ -265,6 +265,8 @@ static void con_start(zcoap_ep_t *ep, uint8_t slot, size_t len, bool notificatio
     ep->con_deadline = now_ms + ep->con_timeout_ms;
     ep->con_is_notification = notification;
     ep->con_tag = tag;
+    ep->con_sent = false;
+    ep->con_prev_valid = false;
     if (notification)
         zcoap__ep_event_tag(ep, ZCOAP_EV_NOTIFY_SENT, tag);
     else
@@ -308,8 +310,30 @@ static bool non_notification_reset(zcoap_ep_t *ep, const zcoap_msg_t *msg)
     return false;
 }
 
+/* The client answered a CON notification that a newer one has replaced since it went out. An
+ * ACK shows the client is there: the newest state's exchange starts over (sent now if it has
+ * not gone out yet), else a client acknowledging each version just too late would see the
+ * exchange time out. A RST ends the observation like any RST to a notification. */
+static bool replaced_notification_answered(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
+{
+    if (!ep->con_active || !ep->con_prev_valid || msg->mid != ep->con_prev_mid)
+        return false;
+    ep->con_prev_valid = false;
+    if (msg->type == ZCOAP_TYPE_RST) {
+        con_end(ep, ZCOAP_EV_IN_RESET, msg, now_ms);
+        return true;
+    }
+    ep->con_retransmits = 0;
+    ep->con_timeout_ms = zcoap__ep_initial_timeout(ep);
+    ep->con_deadline = now_ms + ep->con_timeout_ms;
+    ep->con_pending_tx = !ep->con_sent; /* already out: only its schedule starts over */
+    return true;
+}
+
 bool zcoap__ep_in_receive_ack(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
 {
+    if (replaced_notification_answered(ep, msg, now_ms))
+        return true;
     if (!ep->con_active || msg->mid != ep->con_mid)
         return non_notification_reset(ep, msg); /* §4.2: else matching nothing: ignored */
     con_end(ep, msg->type == ZCOAP_TYPE_ACK ? ZCOAP_EV_IN_SUCCESS : ZCOAP_EV_IN_RESET, msg, now_ms);
@@ -497,6 +521,11 @@ int zcoap_ep_notify_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
             /* The newest state takes the place of the one in flight: a new message ID (the
              * client de-duplicates by ID), the same retransmission count and timeout, so it
              * goes out at the next retransmission instant. */
+            if (ep->con_sent) {
+                ep->con_prev_valid = true;
+                ep->con_prev_mid = ep->con_mid;
+            }
+            ep->con_sent = false;
             ep->con_slot = ep->ntf_slot;
             ep->con_len = (size_t)n;
             ep->con_mid = zcoap__ep_new_mid(ep);

@@ -140,9 +140,14 @@ void zcoap__ep_obs_response(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now
         forget(o); /* §3.1: not added to the list of observers, or ended by an error */
         return;
     }
+    /* A renewal's answer may carry the state we hold already (or, overtaken, an older one):
+     * the freshest stays the reference for §3.4. */
+    bool renewal = o->state == OBS_ESTABLISHED;
+    if (!renewal || zcoap_obs_is_fresher(o->last_seq, o->last_ms, seq, now_ms)) {
+        o->last_seq = seq & ZCOAP_OBS_SEQ_MASK;
+        o->last_ms = now_ms;
+    }
     o->state = OBS_ESTABLISHED;
-    o->last_seq = seq & ZCOAP_OBS_SEQ_MASK;
-    o->last_ms = now_ms;
     o->renew_ms = renew_at(msg, now_ms);
 }
 

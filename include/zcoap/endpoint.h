@@ -300,6 +300,9 @@ typedef struct zcoap_ep {
     uint64_t con_timeout_ms;
     uint64_t con_deadline;
     bool con_is_notification; /* the back carries a CON notification (tagged con_tag) */
+    bool con_sent;            /* its current content went out at least once */
+    bool con_prev_valid;      /* a replaced notification that went out: its ACK still counts */
+    uint16_t con_prev_mid;
     uint32_t con_tag;
     /* notifications: the NON one waiting to be pulled, and the last few sent */
     bool ntf_pending_tx;
