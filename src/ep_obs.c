@@ -157,8 +157,10 @@ void zcoap__ep_obs_request_ended(zcoap_ep_t *ep)
         return;
     zcoap_ep_observation_t *o = &ep->cfg.observations[ep->out_obs];
     ep->out_obs = -1;
-    if (o->state == OBS_REGISTERING)
-        forget(o); /* never established; a failed renewal keeps what was */
+    /* Never established, or a renewal nobody answered: the server is gone as far as we can
+     * tell, and a later notification gets RST (the application saw OUT_TIMEOUT or OUT_RESET
+     * with the tag, and may register again). */
+    forget(o);
 }
 
 bool zcoap__ep_obs_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
@@ -171,7 +173,7 @@ bool zcoap__ep_obs_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_
          * drop us because a duplicate went unanswered. Copies are told apart by ID. */
         zcoap__ep_control(ep, ZCOAP_TYPE_ACK, msg->mid);
         if (zcoap__ep_dedup_seen(ep, msg, now_ms)) {
-            zcoap__ep_event(ep, ZCOAP_EV_OUT_DUPLICATE_RESPONSE, 0, msg);
+            zcoap__ep_event_msg_tag(ep, ZCOAP_EV_OUT_DUPLICATE_RESPONSE, msg, o->tag);
             return true;
         }
     }

@@ -473,6 +473,10 @@ int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms);
  * Max-Age plus ZCOAP_OBS_RENEW_MARGIN_MS, ZCOAP_EV_OBS_RENEW asks to register again: call this
  * with the same @p tag, which reuses the token (§3.3.1).
  *
+ * A registration or renewal that ends without an answer (OUT_TIMEOUT, OUT_RESET with the tag)
+ * ends the observation. If zcoap_ep_request_send() fails, zcoap_ep_cancel() drops the begun
+ * request and frees the slot.
+ *
  * @param[in] tag names the observation in its events; a tag already in use renews it
  * @retval as zcoap_ep_request_begin(); ZCOAP_ENOSPC when every observation slot is taken
  */

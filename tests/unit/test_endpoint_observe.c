@@ -328,6 +328,48 @@ static void td_coap_obs_04_renew_after_max_age(void **state)
     expect_events(f, ZCOAP_EV_OBS_RENEW);
 }
 
+/* A renewal nobody answers ends the observation (the server is gone as far as we can tell): a
+ * later notification gets RST. */
+static void unanswered_renewal_ends_the_observation(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    start(f);
+    reg_t r = register_request(f, TAG);
+    server_sends(f, &r, ZCOAP_TYPE_ACK, ZCOAP_CONTENT, r.mid, 1, 1, "v1");
+    expect_events(f, ZCOAP_EV_OUT_RESPONSE);
+    run_to(f, T0 + 1000 + ZCOAP_OBS_RENEW_MARGIN_MS);
+    expect_events(f, ZCOAP_EV_OBS_RENEW);
+    (void)register_request(f, TAG);
+    run_to(f, now(f) + 62000);
+    f->inbox_pos = f->net.node[PEER].inbox_len;
+    const vnet_event_rec_t *ev = expect_events(f, ZCOAP_EV_OUT_TIMEOUT);
+    assert_int_equal(ev->tag, TAG);
+    assert_false(zcoap_ep_observing(&f->ep, TAG));
+    assert_int_equal(zcoap_ep_next_deadline(&f->ep) == ZCOAP_NEVER ||
+                         zcoap_ep_next_deadline(&f->ep) > now(f),
+                     true);
+    server_sends(f, &r, ZCOAP_TYPE_NON, ZCOAP_CONTENT, 0x5090, 2, -1, "late");
+    expect_sent_empty(f, now(f), ZCOAP_TYPE_RST, 0x5090);
+}
+
+/* A duplicate CON notification's event names its observation, whatever request came last. */
+static void duplicate_notification_event_carries_its_tag(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    reg_t r = observe(f, TAG, 1);
+    sent_req_t q;
+    con_get(f, &q);
+    peer_piggyback(f, &q);
+    expect_events(f, ZCOAP_EV_OUT_RESPONSE);
+    server_sends(f, &r, ZCOAP_TYPE_CON, ZCOAP_CONTENT, 0x50A0, 2, -1, "d");
+    server_sends(f, &r, ZCOAP_TYPE_CON, ZCOAP_CONTENT, 0x50A0, 2, -1, "d");
+    const vnet_event_rec_t *ev =
+        expect_events(f, ZCOAP_EV_OBS_NOTIFICATION, ZCOAP_EV_OUT_DUPLICATE_RESPONSE);
+    assert_int_equal(ev[1].tag, TAG);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -344,6 +386,8 @@ int main(void)
         T(registration_not_taken),
         T(observations_are_bounded),
         T(td_coap_obs_04_renew_after_max_age),
+        T(unanswered_renewal_ends_the_observation),
+        T(duplicate_notification_event_carries_its_tag),
     };
     return cmocka_run_group_tests_name("endpoint_observe", tests, NULL, NULL);
 }
