@@ -11,9 +11,17 @@
  * not implemented: a response with more Block2 blocks has its first block printed and a warning.
  * The command line is read by zcoap_client_args.c.
  *
- * Exit status, for scripts: 0 a 2.xx response (or the pong of -m ping); 1 a 4.xx/5.xx response;
- * 2 usage error, bad URI, unreadable file, request too large for one message; 3 no answer in
- * time; 4 the peer rejected the request with RST; 5 network, resolution or system error.
+ * -s SECONDS observes the resource instead (RFC 7641, libcoap's -s): the adapter registers (GET
+ * with Observe 0), renews the registration when Max-Age passes without a notification, and
+ * acknowledges CON notifications; this program prints the registration's answer and every fresh
+ * notification, one line each, for SECONDS from when the server took the observation; then it
+ * cancels actively (GET with Observe 1, §3.6) and waits for that answer, CANCEL_WAIT_S at most.
+ *
+ * Exit status, for scripts: 0 a 2.xx response (or the pong of -m ping; with -s, the server took
+ * the observation); 1 a 4.xx/5.xx response (with -s also: the registration was answered without
+ * Observe, or an error ended the observation); 2 usage error, bad URI, unreadable file, request
+ * too large for one message; 3 no answer in time; 4 the peer rejected the request with RST; 5
+ * network, resolution or system error.
  *
  * -v prints each datagram on stderr in zcoap's one-line format (zcoap_msg_print, the format of
  * libcoap's -v 7), "->" sent and "<-" received, from the adapter's datagram hook: every datagram
@@ -31,14 +39,21 @@
 #include "zcoap/uv.h"
 #include "zcoap_client_args.h"
 
+/* -s: the tag of the one observation, and how long its cancellation's answer is waited for. */
+#define OBSERVE_TAG 1u
+#define CANCEL_WAIT_S 5u
+
 /* The whole program's state: on the loop, one client, one overall timer. */
 struct app {
     struct options opt;
     uv_loop_t loop;
     zcoap_uv_client_t client;
     zcoap_ep_storage_t storage; /* the endpoint's buffers, for a configuration of our own */
-    uv_timer_t wait_timer;      /* -B */
+    uv_timer_t wait_timer;      /* -B; with -s, then the observation's time, then the cancel's */
     bool client_open, timer_open, finished;
+    bool observed;         /* -s: the server took the observation */
+    bool cancel_requested; /* -s: the time is over, the cancellation is asked for */
+    bool cancel_sent;      /* -s: the GET with Observe 1 went out */
     int status;
     bool awaiting_ack;        /* our CON is out and unanswered (for the timeout's message) */
     bool con_sent;            /* -v: con_mid is the last CON we sent */
@@ -181,10 +196,146 @@ static void on_response(struct app *a, const zcoap_msg_t *msg)
     finish(a, STATUS_SUCCESS);
 }
 
+/* ---- -s: observing ------------------------------------------------------------------------- */
+
+/* One representation, one line on stdout, at once. */
+static void print_line(const zcoap_msg_t *msg)
+{
+    if (msg->payload_len > 0)
+        fwrite(msg->payload, 1, msg->payload_len, stdout);
+    if (msg->payload_len == 0 || msg->payload[msg->payload_len - 1] != '\n')
+        putchar('\n');
+    fflush(stdout);
+}
+
+static void on_cancel_wait_over(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    say(a, "no answer to the cancellation in time", NULL);
+    finish(a, STATUS_SUCCESS); /* the observation was taken: that is what -s reports */
+}
+
+/* The time of -s is over: cancel actively (RFC 7641 §3.6); the adapter sends the GET with
+ * Observe 1 now, or once a renewal in flight has ended. */
+static void on_observe_over(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    a->cancel_requested = true;
+    if (zcoap_uv_client_observe_cancel(&a->client, OBSERVE_TAG, true) != 0) {
+        finish(a, STATUS_SUCCESS); /* nothing left to cancel */
+        return;
+    }
+    if (!a->finished) {
+        unsigned long wait_s = a->opt.wait_s < CANCEL_WAIT_S ? a->opt.wait_s : CANCEL_WAIT_S;
+        uv_timer_start(&a->wait_timer, on_cancel_wait_over, (uint64_t)wait_s * 1000u, 0);
+    }
+}
+
+/* The end of a request of the observation: its registration, a renewal or the cancellation. */
+static void on_observe_answer(struct app *a, const zcoap_event_t *ev)
+{
+    if (a->cancel_requested) {
+        /* The cancellation's answer, or that of a renewal it waited for: once nothing is left
+         * to cancel, the run is over. */
+        if (a->cancel_sent && ev->kind != ZCOAP_EV_OUT_RESPONSE)
+            say(a,
+                ev->kind == ZCOAP_EV_OUT_RESET ? "the server rejected the cancellation with RST"
+                                               : "no answer to the cancellation",
+                NULL);
+        if (a->cancel_sent || !zcoap_uv_client_observing(&a->client, OBSERVE_TAG))
+            finish(a, STATUS_SUCCESS);
+        return;
+    }
+    if (ev->kind == ZCOAP_EV_OUT_RESET) {
+        say(a, "the peer rejected the registration with RST", NULL);
+        finish(a, STATUS_RESET);
+        return;
+    }
+    if (ev->kind == ZCOAP_EV_OUT_TIMEOUT) {
+        no_answer(a,
+                  a->awaiting_ack ? "no answer (MAX_RETRANSMIT reached)" : "no response in time");
+        return;
+    }
+    const zcoap_msg_t *msg = &ev->msg;
+    if (ZCOAP_CODE_CLASS(msg->code) != 2) {
+        if (!a->opt.quiet)
+            print_error_response(msg);
+        finish(a, STATUS_ERROR_RESPONSE);
+        return;
+    }
+    print_line(msg);
+    if (!zcoap_uv_client_observing(&a->client, OBSERVE_TAG)) {
+        /* §3.1: a 2.xx without Observe: served, but not observed (or no longer). */
+        say(a,
+            a->observed ? "the server no longer takes the observation (no Observe)"
+                        : "warning: the server did not take the observation (no Observe in "
+                          "its answer)",
+            NULL);
+        finish(a, a->observed ? STATUS_SUCCESS : STATUS_NOT_OBSERVED);
+        return;
+    }
+    if (!a->observed) {
+        a->observed = true; /* -s counts from here, as libcoap's does */
+        uv_timer_start(&a->wait_timer, on_observe_over, (uint64_t)a->opt.observe_s * 1000u, 0);
+    }
+}
+
+/* The events of -s (the observation's carry OBSERVE_TAG; -v has printed the datagrams). */
+static void on_observe_event(zcoap_uv_client_t *c, const zcoap_event_t *ev)
+{
+    struct app *a = c->data;
+    switch (ev->kind) {
+    case ZCOAP_EV_OUT_CON_SENT:
+        a->awaiting_ack = true;
+        if (a->cancel_requested)
+            a->cancel_sent = true; /* the GET with Observe 1 (a renewal never follows a cancel) */
+        return;
+    case ZCOAP_EV_OUT_EMPTY_ACK:
+    case ZCOAP_EV_OUT_WRONG_TOKEN:
+        a->awaiting_ack = false;
+        return;
+    case ZCOAP_EV_OUT_RESPONSE:
+    case ZCOAP_EV_OUT_RESET:
+    case ZCOAP_EV_OUT_TIMEOUT:
+        on_observe_answer(a, ev);
+        a->awaiting_ack = false;
+        return;
+    case ZCOAP_EV_OBS_NOTIFICATION:
+        print_line(&ev->msg);
+        return;
+    case ZCOAP_EV_OBS_ENDED: /* §3.2: an error, or a notification without Observe */
+        if (a->cancel_requested) {
+            finish(a, STATUS_SUCCESS);
+        } else if (ZCOAP_CODE_CLASS(ev->msg.code) == 2) {
+            print_line(&ev->msg);
+            say(a, "the server ended the observation", NULL);
+            finish(a, STATUS_SUCCESS);
+        } else {
+            if (!a->opt.quiet)
+                print_error_response(&ev->msg);
+            finish(a, STATUS_ERROR_RESPONSE);
+        }
+        return;
+    case ZCOAP_EV_OBS_RENEW: /* the adapter registers again by itself (§3.3.1) */
+        if (a->opt.verbose)
+            say(a, "no notification for Max-Age: registering again", NULL);
+        return;
+    case ZCOAP_EV_IN_REQUEST:
+        (void)zcoap_ep_respond_rst(zcoap_uv_client_endpoint(c), uv_now(&a->loop));
+        return;
+    default:
+        return;
+    }
+}
+
 /* What the endpoint reports; -v has printed the datagrams already, from the hook. */
 static void on_event(zcoap_uv_client_t *c, const zcoap_event_t *ev)
 {
     struct app *a = c->data;
+    if (a->opt.observe_s > 0) {
+        on_observe_event(c, ev);
+        return;
+    }
     switch (ev->kind) {
     case ZCOAP_EV_OUT_CON_SENT:
     case ZCOAP_EV_OUT_PING_SENT:
@@ -280,6 +431,14 @@ static void on_connected(zcoap_uv_client_t *c, int status)
     if (status != 0) {
         say(a, "cannot reach the host", zcoap_uv_strerror(status));
         finish(a, STATUS_NETWORK);
+        return;
+    }
+    if (a->opt.observe_s > 0) {
+        int rc = zcoap_uv_client_observe(c, a->opt.uri, OBSERVE_TAG);
+        if (rc != 0) {
+            say(a, "cannot observe", zcoap_uv_strerror(rc));
+            finish(a, rc == ZCOAP_ENOSPC ? STATUS_USAGE : STATUS_NETWORK); /* the URI's length */
+        }
         return;
     }
     if (a->opt.method != METHOD_PING) {

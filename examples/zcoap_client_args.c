@@ -37,7 +37,12 @@ static void usage(FILE *out)
         "  -T TOKEN       token: text of up to 8 bytes, or 0x<hex>; '' or 0x sends an empty\n"
         "                 token (default: 8 random bytes, RFC 7252 §5.3.1)\n"
         "  -N             send the request Non-confirmable\n"
-        "  -B SECONDS     give up after SECONDS (default 90)\n"
+        "  -s SECONDS     observe the resource (RFC 7641) for SECONDS once the server has\n"
+        "                 taken the observation, printing every notification; then cancel it\n"
+        "                 (GET with Observe 1) and wait for the answer, 5 s at most. GET only;\n"
+        "                 no -e, -f, -t, -A, -O, -T, -N\n"
+        "  -B SECONDS     give up after SECONDS (default 90); with -s, waiting for the\n"
+        "                 registration's answer\n"
         "  -x NUM         MAX_RETRANSMIT, 0-10 (default 4, RFC 7252 §4.8)\n"
         "  -D MS          ACK_TIMEOUT in milliseconds (default 2000)\n"
         "  -w             append a newline to the payload printed\n"
@@ -50,10 +55,14 @@ static void usage(FILE *out)
         "Output: the payload of a 2.xx response on stdout, as it is. For 4.xx and 5.xx the code,\n"
         "its reason and the diagnostic payload on stderr (\"4.04 Not Found\"). Block-wise\n"
         "transfers are not implemented: of a response in blocks the first block is printed.\n"
+        "With -s: the registration's answer and every notification, one line each (a newline\n"
+        "is added unless the payload ends with one), flushed as they come.\n"
         "\n"
         "Exit status:\n"
-        "  0  a 2.xx response (or the pong of -m ping)\n"
-        "  1  a 4.xx or 5.xx response\n"
+        "  0  a 2.xx response (or the pong of -m ping); with -s, the server took the\n"
+        "     observation (its answer carried Observe) and nothing below ended it\n"
+        "  1  a 4.xx or 5.xx response (with -s, also one that ends the observation); with -s,\n"
+        "     also a 2.xx without Observe: the server did not take the observation (warning)\n"
         "  2  usage error, bad URI, unreadable file, request too large for one message\n"
         "  3  no answer in time (also from a closed port: ICMP errors do not end an exchange)\n"
         "  4  the peer rejected the request with RST\n"
@@ -281,7 +290,7 @@ int parse_command_line(int argc, char **argv, struct options *opt)
             return -1;
         }
     }
-    while ((c = getopt(argc, argv, "m:e:f:t:A:O:T:NB:x:D:wvqh")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:f:t:A:O:T:NB:s:x:D:wvqh")) != -1) {
         switch (c) {
         case 'm':
             if (!parse_method(optarg, &opt->method))
@@ -320,6 +329,10 @@ int parse_command_line(int argc, char **argv, struct options *opt)
         case 'B':
             if (!parse_number(optarg, 86400u * 365u, &opt->wait_s) || opt->wait_s == 0)
                 return bad_usage("bad wait (whole seconds, at least 1)", optarg);
+            break;
+        case 's':
+            if (!parse_number(optarg, 86400u * 365u, &opt->observe_s) || opt->observe_s == 0)
+                return bad_usage("bad observe duration (whole seconds, at least 1)", optarg);
             break;
         case 'x':
             if (!parse_number(optarg, 10, &opt->max_retransmit))
@@ -360,6 +373,14 @@ int parse_command_line(int argc, char **argv, struct options *opt)
          opt->accept >= 0 || opt->token_given || opt->type == ZCOAP_TYPE_NON)) {
         fprintf(stderr, PROGRAM ": -m ping sends an Empty CON (RFC 7252 §4.1): it takes no -e, "
                                 "-f, -t, -A, -O, -T or -N\n");
+        return STATUS_USAGE;
+    }
+    if (opt->observe_s > 0 && (opt->method != ZCOAP_GET || file != NULL || have_text ||
+                               opt->n_extra > 0 || opt->content_format >= 0 || opt->accept >= 0 ||
+                               opt->token_given || opt->type == ZCOAP_TYPE_NON)) {
+        /* The adapter registers from the URI alone, CON, with a token of its own (§3.3.1). */
+        fprintf(stderr, PROGRAM ": -s observes with a GET built from the URI: it takes no -m "
+                                "other than get, -e, -f, -t, -A, -O, -T or -N\n");
         return STATUS_USAGE;
     }
     zcoap_uri_t parts;

@@ -18,7 +18,10 @@ enum status {
     STATUS_USAGE = 2,
     STATUS_TIMEOUT = 3,
     STATUS_RESET = 4,
-    STATUS_NETWORK = 5
+    STATUS_NETWORK = 5,
+    /* -s: the server answered the registration without Observe (RFC 7641 §3.1); shares 1 with
+     * an error response: either way the resource is not being observed */
+    STATUS_NOT_OBSERVED = 1
 };
 
 #define PROGRAM "zcoap-client"
@@ -49,6 +52,7 @@ struct options {
     uint8_t token[ZCOAP_MAX_TOKEN_LEN];
     size_t token_len;
     unsigned long wait_s;
+    unsigned long observe_s; /* -s: observe for this long; 0: one request */
     unsigned long max_retransmit;
     unsigned long ack_timeout_ms;
     bool newline;

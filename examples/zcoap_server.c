@@ -1,18 +1,22 @@
 /*
  * zcoap-server: a CoAP server on the libuv adapter, for many peers at once.
  *
- *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]
+ *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS] [-v]
  *
  * Resources (common/demo_resources.c): /hello (GET: 2.05 "Hello World!"), /echo (POST, PUT, FETCH,
  * PATCH, iPATCH: the request's payload back; FETCH 2.05, the others 2.04), /separate (GET: empty
  * ACK at once, then a CON 2.05 about 300 ms later), /time (GET: the time as text), /sensors/temp
- * (GET: a reading, a path of two segments) and /.well-known/core, generated from the table. Runs
- * until SIGINT/SIGTERM or for SECONDS, then prints its counters.
+ * (GET: a reading, a path of two segments), /obs (observable, RFC 7641: a counter that goes up
+ * every second and is notified to its observers, NON but every 5th CON) and /.well-known/core,
+ * generated from the table. Runs until SIGINT/SIGTERM or for SECONDS, then prints its counters,
+ * Observe's among them. With -v it also prints how many observers there are whenever that
+ * number changed (checked at each tick of /obs).
  *
  * With -T THREADS above 1, as many servers, each on its own loop in its own thread, bind the same
  * address and port with reuse_port (SO_REUSEPORT): the kernel hands each peer to one of them by a
  * hash of its address and port, so each peer's state lives in one thread and nothing is shared
- * but the port. The summary prints how many peers and datagrams each thread served.
+ * but the port. The summary prints how many peers and datagrams each thread served. Each
+ * thread counts /obs on its own.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -31,19 +35,24 @@ struct worker {
     uv_loop_t *loop;
     uv_async_t stop; /* the only call that crosses threads: uv_async_send() */
     zcoap_uv_server_t server;
+    uv_timer_t obs_timer; /* /obs counts one more each second */
     uv_thread_t thread;
-    bool loop_ready, stop_ready, server_started, thread_started;
-    demo_pending_list_t pending; /* the server's data: answers /separate still owes */
+    bool loop_ready, stop_ready, server_started, obs_timer_ready, thread_started;
+    demo_state_t state;     /* the server's data: answers /separate owes, /obs's counter */
+    size_t observers_shown; /* -v: the number of observers printed last */
 };
 
-static const zcoap_resource_t resources[] = {DEMO_RESOURCE_HELLO, DEMO_RESOURCE_ECHO,
-                                             DEMO_RESOURCE_SEPARATE, DEMO_RESOURCE_TIME,
-                                             DEMO_RESOURCE_SENSORS_TEMP};
+enum { OBS_RESOURCE = 5 }; /* /obs in the table, which its timer notifies */
+
+static const zcoap_resource_t resources[] = {
+    DEMO_RESOURCE_HELLO, DEMO_RESOURCE_ECHO,         DEMO_RESOURCE_SEPARATE,
+    DEMO_RESOURCE_TIME,  DEMO_RESOURCE_SENSORS_TEMP, [OBS_RESOURCE] = DEMO_RESOURCE_OBS};
 
 enum { MAX_THREADS = 64 };
 
 static struct worker workers[MAX_THREADS];
 static int n_workers = 1;
+static bool verbose;
 static uv_signal_t sigint_handle, sigterm_handle;
 static uv_timer_t stop_timer;
 static bool stopping;
@@ -57,9 +66,25 @@ static void on_closed(uv_handle_t *h)
 static void on_worker_stop(uv_async_t *a)
 {
     struct worker *w = a->data;
-    demo_pending_cancel_all(&w->pending);
+    demo_pending_cancel_all(&w->state);
+    uv_close((uv_handle_t *)&w->obs_timer, on_closed);
     zcoap_uv_server_close(&w->server, NULL);
     uv_close((uv_handle_t *)&w->stop, on_closed);
+}
+
+static void on_obs_timer(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    (void)demo_obs_tick(&w->server, &resources[OBS_RESOURCE]);
+    size_t observers = zcoap_uv_server_stats(&w->server)->observers_in_use;
+    if (verbose && observers != w->observers_shown) {
+        w->observers_shown = observers;
+        if (n_workers > 1)
+            printf("zcoap-server: thread %d: %zu observers\n", (int)(w - workers), observers);
+        else
+            printf("zcoap-server: %zu observers\n", observers);
+        fflush(stdout);
+    }
 }
 
 /* On the main thread: each worker closes its own server (its loop then ends). */
@@ -111,10 +136,18 @@ static int start_worker(int i, const struct sockaddr *addr, const zcoap_uv_serve
         return rc;
     w->stop.data = w;
     w->stop_ready = true;
-    w->server.data = &w->pending;
+    w->server.data = &w->state;
     rc = zcoap_uv_server_start(w->loop, &w->server, addr, cfg);
     w->server_started = rc == 0;
-    return rc;
+    if (rc == 0)
+        rc = demo_obs_start(&w->server, &resources[OBS_RESOURCE]);
+    if (rc == 0)
+        rc = uv_timer_init(w->loop, &w->obs_timer);
+    if (rc != 0)
+        return rc;
+    w->obs_timer.data = w;
+    w->obs_timer_ready = true;
+    return uv_timer_start(&w->obs_timer, on_obs_timer, DEMO_OBS_INTERVAL_MS, DEMO_OBS_INTERVAL_MS);
 }
 
 /* After a failed start, before any thread runs: close what the workers opened. */
@@ -124,6 +157,8 @@ static void close_workers(void)
         struct worker *w = &workers[i];
         if (w->server_started)
             zcoap_uv_server_close(&w->server, NULL);
+        if (w->obs_timer_ready)
+            uv_close((uv_handle_t *)&w->obs_timer, on_closed);
         if (w->stop_ready)
             uv_close((uv_handle_t *)&w->stop, on_closed);
         if (w->loop_ready) {
@@ -131,6 +166,32 @@ static void close_workers(void)
             (void)uv_loop_close(w->loop);
         }
     }
+}
+
+/* Observe's counters over every thread: registrations, notifications, how observers left. */
+static void print_observe_summary(void)
+{
+    uint64_t registered = 0, non = 0, con = 0, deferred = 0, left = 0, cancelled = 0, reset = 0,
+             timed_out = 0, error = 0;
+    for (int i = 0; i < n_workers; i++) {
+        const zcoap_uv_server_stats_t *st = zcoap_uv_server_stats(&workers[i].server);
+        registered += st->observers_registered;
+        non += st->notifications_non;
+        con += st->notifications_con;
+        deferred += st->notifications_deferred;
+        left += st->observers_in_use;
+        cancelled += st->observers_removed_deregistered;
+        reset += st->observers_removed_reset;
+        timed_out += st->observers_removed_timeout;
+        error += st->observers_removed_error + st->observers_removed_gone;
+    }
+    printf("zcoap-server: observe: %llu registered, %llu notifications (%llu NON, %llu CON, "
+           "%llu deferred), observers removed: %llu cancelled, %llu reset, %llu timed out, "
+           "%llu ended; %llu observers left\n",
+           (unsigned long long)registered, (unsigned long long)(non + con), (unsigned long long)non,
+           (unsigned long long)con, (unsigned long long)deferred, (unsigned long long)cancelled,
+           (unsigned long long)reset, (unsigned long long)timed_out, (unsigned long long)error,
+           (unsigned long long)left);
 }
 
 static void print_summary(void)
@@ -150,6 +211,7 @@ static void print_summary(void)
     printf("zcoap-server: %llu datagrams in, %llu out, %llu peers served, %llu answered 5.03\n",
            (unsigned long long)in, (unsigned long long)out, (unsigned long long)peers,
            (unsigned long long)busy);
+    print_observe_summary();
 }
 
 static void print_address(const zcoap_uv_server_t *s)
@@ -171,13 +233,16 @@ static void print_address(const zcoap_uv_server_t *s)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]\n"
-            "Serves /hello, /echo, /separate, /time, /sensors/temp and /.well-known/core.\n"
+            "usage: zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]"
+            " [-v]\n"
+            "Serves /hello, /echo, /separate, /time, /sensors/temp, /obs (observable: a counter\n"
+            "notified every second, every 5th notification CON) and /.well-known/core.\n"
             "ADDRESS defaults to 127.0.0.1 (use :: or ::1 for IPv6), PORT to 5683 (0: any\n"
             "free port, printed), MAX_PEERS to 1024 (per thread); runs until Ctrl-C or SECONDS.\n"
             "THREADS (default 1, at most %d) loops in as many threads share the port through\n"
             "SO_REUSEPORT, the kernel spreading peers over them by address hash; the summary\n"
-            "shows how many peers each served.\n",
+            "shows how many peers each served. -v prints the number of observers when it\n"
+            "changes.\n",
             MAX_THREADS);
 }
 
@@ -202,6 +267,8 @@ int main(int argc, char **argv)
             threads = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
             seconds = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "-v") == 0) {
+            verbose = true;
         } else {
             usage(stderr);
             return 1;

@@ -1,10 +1,116 @@
 /* Client endpoints on a libuv loop: one endpoint, a connected uv_udp_t, and one uv_timer_t armed
- * to the endpoint's next deadline after every call into the core (DESIGN.md §6). */
+ * to the endpoint's next deadline after every call into the core (DESIGN.md §6); and the URIs of
+ * the client's observations (RFC 7641), so that it registers again and cancels by itself. */
 #include <string.h>
 
 #include "uv_io_internal.h"
 
 static void client_flush(zcoap_uv_client_t *c);
+
+/* ---- observations ------------------------------------------------------------------------ */
+
+/* The slot of @p tag; tag 0 finds a free slot. */
+static zcoap__uv_observation_t *obs_find(zcoap_uv_client_t *c, uint32_t tag)
+{
+    for (size_t i = 0; i < ZCOAP_UV_CLIENT_OBSERVATIONS; i++) {
+        if (c->obs[i].tag == tag)
+            return &c->obs[i];
+    }
+    return NULL;
+}
+
+static void obs_forget(zcoap__uv_observation_t *o)
+{
+    o->tag = 0;
+    o->renew_due = false;
+    o->cancel_due = false;
+}
+
+/* Register @p tag at @p uri, or renew it with the same token when it is established (RFC 7641
+ * §3.3.1): Observe 0 and the URI's options. */
+static int send_registration(zcoap_uv_client_t *c, uint32_t tag, const char *uri)
+{
+    zcoap_builder_t b;
+    int rc = zcoap_ep_observe_begin(&c->ep, ZCOAP_GET, tag, &b);
+    if (rc != ZCOAP_OK)
+        return rc;
+    (void)zcoap_builder_add_uri(&b, uri, strlen(uri), ZCOAP_URI_OPT_DEFAULT, NULL);
+    rc = zcoap_ep_request_send(&c->ep, &b, 0, uv_now(c->loop)); /* the builder's first error */
+    if (rc != ZCOAP_OK)
+        (void)zcoap_ep_cancel(&c->ep); /* drops the request begun; a new registration with it */
+    return rc;
+}
+
+/* RFC 7641 §3.6: GET with Observe 1, the observation's token and the same URI options. The
+ * endpoint forgets the observation once the GET is begun. */
+static int send_cancellation(zcoap_uv_client_t *c, const zcoap__uv_observation_t *o)
+{
+    zcoap_builder_t b;
+    int rc = zcoap_ep_observe_cancel(&c->ep, o->tag, &b);
+    if (rc != ZCOAP_OK)
+        return rc; /* EBUSY: a request (maybe its registration) is in flight; kept */
+    (void)zcoap_builder_add_uri(&b, o->uri, strlen(o->uri), ZCOAP_URI_OPT_DEFAULT, NULL);
+    rc = zcoap_ep_request_send(&c->ep, &b, 0, uv_now(c->loop));
+    if (rc != ZCOAP_OK)
+        (void)zcoap_ep_cancel(&c->ep);
+    return rc;
+}
+
+/* Send the first renewal or active cancellation that is due, unless a request is in flight
+ * (NSTART = 1). True when one went, so its events are queued. */
+static bool obs_send_due(zcoap_uv_client_t *c)
+{
+    for (size_t i = 0; i < ZCOAP_UV_CLIENT_OBSERVATIONS; i++) {
+        zcoap__uv_observation_t *o = &c->obs[i];
+        if (o->tag == 0 || (!o->cancel_due && !o->renew_due))
+            continue;
+        int rc = o->cancel_due ? send_cancellation(c, o) : send_registration(c, o->tag, o->uri);
+        if (rc == ZCOAP_EBUSY)
+            return false; /* after the request in flight ends */
+        if (o->cancel_due)
+            obs_forget(o); /* sent, or nothing left to cancel (ZCOAP_ENOTFOUND) */
+        else
+            o->renew_due = false;
+        if (rc == ZCOAP_OK)
+            return true;
+    }
+    return false;
+}
+
+/* Keep the slots in step with the endpoint before an event is delivered; false hides the event
+ * (notifications and renewals of an observation the application has cancelled). */
+static bool obs_track(zcoap_uv_client_t *c, const zcoap_event_t *ev)
+{
+    zcoap__uv_observation_t *o = ev->tag != 0 ? obs_find(c, ev->tag) : NULL;
+    if (o == NULL)
+        return true; /* a plain request, or an observation made on the endpoint directly */
+    switch (ev->kind) {
+    case ZCOAP_EV_OUT_RESPONSE: /* to the registration or a renewal */
+        if (!zcoap_ep_observing(&c->ep, o->tag))
+            obs_forget(o); /* not taken (no Observe), or ended by an error (§3.1) */
+        return true;
+    case ZCOAP_EV_OUT_TIMEOUT:
+    case ZCOAP_EV_OUT_RESET:
+        /* A registration that failed is gone from the endpoint already; a renewal that failed
+         * is not, but nothing would renew it again: the server is gone or refuses us. */
+        (void)zcoap_ep_observe_cancel(&c->ep, o->tag, NULL);
+        obs_forget(o);
+        return true;
+    case ZCOAP_EV_OBS_NOTIFICATION:
+        o->renew_due = false; /* fresh news: the observation is alive */
+        return !o->cancel_due;
+    case ZCOAP_EV_OBS_RENEW:
+        if (o->cancel_due)
+            return false; /* the cancellation goes instead */
+        o->renew_due = true;
+        return true;
+    case ZCOAP_EV_OBS_ENDED:
+        obs_forget(o);
+        return true;
+    default:
+        return true;
+    }
+}
 
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -99,11 +205,15 @@ static void client_flush(zcoap_uv_client_t *c)
         send_queued(c, now);
         while (!c->closing && zcoap_ep_process(&c->ep, now, &ev) == 1) {
             send_queued(c, now);
-            if (c->on_event != NULL)
+            if (obs_track(c, &ev) && c->on_event != NULL)
                 c->on_event(c, &ev);
         }
         if (c->closing)
             break;
+        /* After the callbacks: a request the application started from the event that freed
+         * the request slot goes first; a renewal or cancellation due waits for its end. */
+        if (obs_send_due(c))
+            c->flush_again = true;
         send_queued(c, now);
     } while (c->flush_again && !c->closing);
     c->flushing = false;
@@ -258,6 +368,59 @@ int zcoap_uv_client_ping(zcoap_uv_client_t *c)
     return rc;
 }
 
+int zcoap_uv_client_observe(zcoap_uv_client_t *c, const char *uri, uint32_t tag)
+{
+    if (c == NULL || uri == NULL || tag == 0)
+        return ZCOAP_EINVAL; /* tag 0 is what plain requests' events carry */
+    if (c->closing || !c->connected || c->hook.running)
+        return ZCOAP_ESTATE;
+    size_t len = strlen(uri);
+    if (len >= sizeof(c->obs[0].uri))
+        return ZCOAP_ENOSPC;
+    zcoap_uri_t parts;
+    int rc = zcoap_uri_split(uri, len, &parts); /* a bad URI touches nothing */
+    if (rc != ZCOAP_OK)
+        return rc;
+    zcoap__uv_observation_t *o = obs_find(c, tag);
+    if (o != NULL && o->cancel_due)
+        return ZCOAP_EBUSY; /* its GET with Observe 1 goes first */
+    if (o == NULL && (o = obs_find(c, 0)) == NULL)
+        return ZCOAP_ENOSPC;
+    rc = send_registration(c, tag, uri);
+    if (rc != ZCOAP_OK)
+        return rc;
+    o->tag = tag;
+    o->renew_due = false;
+    memcpy(o->uri, uri, len + 1);
+    client_flush(c);
+    return 0;
+}
+
+int zcoap_uv_client_observe_cancel(zcoap_uv_client_t *c, uint32_t tag, bool active)
+{
+    if (c == NULL || tag == 0)
+        return ZCOAP_EINVAL;
+    if (c->closing || !c->connected || c->hook.running)
+        return ZCOAP_ESTATE;
+    zcoap__uv_observation_t *o = obs_find(c, tag);
+    if (o == NULL)
+        return ZCOAP_ENOTFOUND;
+    if (!active) {
+        (void)zcoap_ep_observe_cancel(&c->ep, tag, NULL); /* the next notification gets RST */
+        obs_forget(o);
+        return 0;
+    }
+    o->cancel_due = true;
+    o->renew_due = false;
+    client_flush(c); /* the GET goes now if no request is in flight (from a callback: after it) */
+    return 0;
+}
+
+bool zcoap_uv_client_observing(const zcoap_uv_client_t *c, uint32_t tag)
+{
+    return c != NULL && zcoap_ep_observing(&c->ep, tag);
+}
+
 zcoap_ep_t *zcoap_uv_client_endpoint(zcoap_uv_client_t *c)
 {
     return c != NULL ? &c->ep : NULL;
@@ -294,6 +457,8 @@ void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb)
     if (c->connected && !c->flushing && !c->hook.running)
         send_queued(c, uv_now(c->loop));
     zcoap_ep_reset(&c->ep, uv_now(c->loop)); /* no event after close */
+    for (size_t i = 0; i < ZCOAP_UV_CLIENT_OBSERVATIONS; i++)
+        obs_forget(&c->obs[i]); /* nothing is renewed or cancelled after close */
     if (c->resolving)
         (void)uv_cancel((uv_req_t *)&c->resolver); /* on_resolved still runs, with ECANCELED */
     if (c->open_handles == 0) {

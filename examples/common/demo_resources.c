@@ -4,6 +4,7 @@
 #include "demo_resources.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -52,6 +53,31 @@ void demo_on_temp(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resou
     (void)req;
     static const char text[] = "21.5";
     (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, sizeof(text) - 1);
+}
+
+void demo_on_obs(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                 const zcoap_msg_t *req)
+{
+    (void)res;
+    (void)req; /* NULL for a notification: the answer is the same, the current count */
+    const demo_state_t *state = s->data;
+    char text[16];
+    int n = snprintf(text, sizeof(text), "%lu", (unsigned long)state->obs_count);
+    (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, (size_t)n);
+}
+
+int demo_obs_start(zcoap_uv_server_t *s, const zcoap_resource_t *obs)
+{
+    const zcoap_obs_policy_t every_5th = {.con_every = DEMO_OBS_CON_EVERY,
+                                          .con_max_interval_s = ZCOAP_OBS_CON_MAX_INTERVAL_S};
+    return zcoap_uv_server_set_obs_policy(s, obs, &every_5th);
+}
+
+int demo_obs_tick(zcoap_uv_server_t *s, const zcoap_resource_t *obs)
+{
+    demo_state_t *state = s->data;
+    state->obs_count++;
+    return zcoap_uv_server_notify(s, obs);
 }
 
 /* A separate answer waiting for its timer, listed so that shutdown can close the timer. */

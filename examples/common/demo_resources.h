@@ -9,13 +9,16 @@
  *                  later (RFC 7252 §5.2.2)
  *   /time          GET: 2.05, the UTC time as text
  *   /sensors/temp  GET: 2.05 "21.5" (a path of two segments)
+ *   /obs           GET: 2.05, a counter as text; observable (RFC 7641): the program calls
+ *                  demo_obs_tick() every DEMO_OBS_INTERVAL_MS, which counts one more and notifies
+ *                  the observers, NON but every DEMO_OBS_CON_EVERY-th CON (demo_obs_start())
  *
  * Each DEMO_RESOURCE_* is one entry of a zcoap_resource_t table, with the link-format attributes
  * /.well-known/core lists for it (RFC 6690); a program's table names the ones it serves.
  *
- * /separate keeps its answers pending on timers: the server's data pointer must point to a
- * demo_pending_list_t, and the program calls demo_pending_cancel_all() on it before it closes
- * the server.
+ * The server's data pointer must point to a demo_state_t (zeroed), the resources' state on that
+ * server. /separate keeps its answers pending on timers: the program calls
+ * demo_pending_cancel_all() on it before it closes the server.
  */
 #ifndef ZCOAP_DEMO_RESOURCES_H
 #define ZCOAP_DEMO_RESOURCES_H
@@ -24,13 +27,29 @@
 
 #include "zcoap/uv.h"
 
-/* The answers /separate still owes on one server, each on its timer. */
-typedef struct demo_pending_list {
+/* The demo resources' state on one server: the answers /separate still owes, each on its
+ * timer, and the counter of /obs. */
+typedef struct demo_state {
     struct demo_pending *head;
-} demo_pending_list_t;
+    uint32_t obs_count;
+} demo_state_t;
+
+/* Its first name, from when it held /separate's answers only. */
+typedef demo_state_t demo_pending_list_t;
 
 /* Drop every answer still owed on @p list, closing their timers; their peers may be recycled. */
 void demo_pending_cancel_all(demo_pending_list_t *list);
+
+enum {
+    DEMO_OBS_INTERVAL_MS = 1000, /* how often a program calls demo_obs_tick() */
+    DEMO_OBS_CON_EVERY = 5       /* every 5th notification of /obs is CON, the others NON */
+};
+
+/* Set /obs's policy on @p s (@p obs: its entry in the server's table): CON every 5th. */
+int demo_obs_start(zcoap_uv_server_t *s, const zcoap_resource_t *obs);
+
+/* /obs counts one more: notify its observers. Returns zcoap_uv_server_notify()'s result. */
+int demo_obs_tick(zcoap_uv_server_t *s, const zcoap_resource_t *obs);
 
 void demo_on_hello(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
                    const zcoap_msg_t *req);
@@ -42,6 +61,9 @@ void demo_on_time(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resou
                   const zcoap_msg_t *req);
 void demo_on_temp(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
                   const zcoap_msg_t *req);
+/* /obs: also called with req NULL for each notification (zcoap_uv_handler_fn). */
+void demo_on_obs(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                 const zcoap_msg_t *req);
 
 /* A handler in the table's untyped slot (the adapter calls it as a zcoap_uv_handler_fn). */
 #define DEMO_HANDLER(fn) ((void *)(uintptr_t)(fn))
@@ -73,6 +95,12 @@ void demo_on_temp(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resou
     {                                                                                              \
         "sensors/temp", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"temperature-c\";if=\"sensor\";ct=0",    \
             false, DEMO_HANDLER(demo_on_temp)                                                      \
+    }
+/* `obs` makes it observable (RFC 7641 §6), and is listed in /.well-known/core. */
+#define DEMO_RESOURCE_OBS                                                                          \
+    {                                                                                              \
+        "obs", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"counter\";ct=0;obs", false,                      \
+            DEMO_HANDLER(demo_on_obs)                                                              \
     }
 
 #endif /* ZCOAP_DEMO_RESOURCES_H */

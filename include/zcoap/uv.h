@@ -128,7 +128,8 @@ typedef struct zcoap_uv_client zcoap_uv_client_t;
  * a call such as zcoap_uv_client_request() (whose SENT event arrives before it returns). What the
  * endpoint had queued for the peer is sent before each event is delivered.
  * Message views in @p ev are valid during the call only. The callback may start a new request,
- * answer a request, or close the client.
+ * answer a request, or close the client. Observations (zcoap_uv_client_observe()) add their
+ * events; once one is cancelled, its notifications and renewals are no longer reported.
  */
 typedef void (*zcoap_uv_client_event_cb)(zcoap_uv_client_t *c, const zcoap_event_t *ev);
 /** Called when zcoap_uv_client_connect_uri() has resolved and connected (status 0) or failed. */
@@ -163,6 +164,29 @@ typedef struct zcoap_uv_client_stats {
 #endif
 
 /**
+ * Observations a client keeps the URI of (zcoap_uv_client_observe()), so that it can register
+ * again and cancel by itself. The endpoint's own limit (observations_cap of its configuration,
+ * ZCOAP_EP_DEFAULT_OBSERVATIONS with the client's storage) applies too. Override on the compiler
+ * command line, for every file that includes this header.
+ */
+#ifndef ZCOAP_UV_CLIENT_OBSERVATIONS
+#define ZCOAP_UV_CLIENT_OBSERVATIONS ZCOAP_EP_DEFAULT_OBSERVATIONS
+#endif
+
+/** Room for the URI of one observation, in bytes, its terminating NUL included. */
+#ifndef ZCOAP_UV_CLIENT_OBS_URI_SIZE
+#define ZCOAP_UV_CLIENT_OBS_URI_SIZE 256
+#endif
+
+/* Private: one observation of a client: its tag and URI, and what the adapter still owes it. */
+typedef struct zcoap__uv_observation {
+    uint32_t tag;    /* 0: the slot is free */
+    bool renew_due;  /* OBS_RENEW came: register again once no request is in flight */
+    bool cancel_due; /* cancelled actively: GET with Observe 1 once no request is in flight */
+    char uri[ZCOAP_UV_CLIENT_OBS_URI_SIZE];
+} zcoap__uv_observation_t;
+
+/**
  * @brief A client endpoint on a libuv loop: one zcoap endpoint, a UDP socket connected to its
  *        peer, and one timer armed to the endpoint's next deadline. Allocate it anywhere; keep it
  *        alive until its close callback. Fields after @c data are private.
@@ -189,6 +213,7 @@ struct zcoap_uv_client {
     uint16_t port; /* for connect_uri */
     zcoap__uv_hook_t hook;
     struct sockaddr_storage peer_addr; /* where the socket is connected, for the hook */
+    zcoap__uv_observation_t obs[ZCOAP_UV_CLIENT_OBSERVATIONS];
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
 };
 
@@ -228,6 +253,69 @@ int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, 
 int zcoap_uv_client_ping(zcoap_uv_client_t *c);
 
 /**
+ * @brief Observe the resource at @p uri (RFC 7641): a CON GET with Observe 0 and the URI's
+ *        options, as zcoap_uv_client_request() makes them. The client keeps the URI, renews the
+ *        registration and cancels it by itself.
+ *
+ * Events, at the client's event callback, all carrying @p tag in ev.tag:
+ * - the registration's ZCOAP_EV_OUT_* events (CON_SENT, EMPTY_ACK, then RESPONSE, TIMEOUT or
+ *   RESET). After its OUT_RESPONSE, zcoap_uv_client_observing() says whether the server took
+ *   the observation (a 2.xx with Observe); the response is the first representation either way.
+ *   TIMEOUT and RESET mean it was not taken;
+ * - ZCOAP_EV_OBS_NOTIFICATION for each fresh notification (ev.msg). CON ones are acknowledged,
+ *   every copy; duplicates and reordered ones (§3.4) are dropped by the endpoint;
+ * - ZCOAP_EV_OBS_ENDED when the server ends it (an error, or a notification without Observe);
+ * - ZCOAP_EV_OBS_RENEW when no notification came for Max-Age plus ZCOAP_OBS_RENEW_MARGIN_MS.
+ *   The client then registers again by itself, with the same token (§3.3.1), as soon as no
+ *   request is in flight: the request of the event's callback, if it starts one, goes first.
+ *   The renewal's OUT_* events follow; a renewal that times out or is reset ends the
+ *   observation (the client forgets it; a later notification gets RST).
+ * Other requests may come and go meanwhile: notifications do not take the one request slot of
+ * NSTART = 1.
+ *
+ * Calling this again with a @p tag in use registers again at once, with the same token (and the
+ * new @p uri).
+ *
+ * @param[in] uri "coap://host[:port]/path?query", at most ZCOAP_UV_CLIENT_OBS_URI_SIZE - 1
+ *                bytes; kept by the client
+ * @param[in] tag names the observation in its events; not 0 (the tag of plain requests' events)
+ * @retval 0 the registration is on its way
+ * @retval ZCOAP_EBUSY a request is in flight (NSTART = 1), or @p tag's active cancellation is
+ *         still to be sent
+ * @retval ZCOAP_ENOSPC every observation slot is taken (the client's or the endpoint's), or the
+ *         URI is too long
+ * @retval ZCOAP_ESTATE before the client is connected, after it is closed, or from the hook
+ * @retval ZCOAP_EINVAL NULL arguments or tag 0; or the URI's errors (ZCOAP_EURI_*)
+ */
+int zcoap_uv_client_observe(zcoap_uv_client_t *c, const char *uri, uint32_t tag);
+
+/**
+ * @brief Stop observing @p tag (RFC 7641 §3.6). No ZCOAP_EV_OBS_NOTIFICATION or
+ *        ZCOAP_EV_OBS_RENEW is reported for it after this call.
+ *
+ * Passive (@p active false): the client forgets the observation at once; the server learns of
+ * it from the RST that answers its next notification.
+ *
+ * Active (@p active true, RFC 7641's preferred way): a CON GET with Observe 1, the same token and
+ * the same URI options. It goes now when no request is in flight, else as soon as the one in
+ * flight ends (queued, like a renewal): the application need not retry. Its events carry @p tag:
+ * OUT_CON_SENT, then OUT_RESPONSE, OUT_TIMEOUT or OUT_RESET. zcoap_uv_client_observing() stays
+ * true until it goes. If the observation ends before it could go (the server ended it:
+ * ZCOAP_EV_OBS_ENDED; the registration in flight was not taken), nothing is sent.
+ *
+ * @retval 0, ZCOAP_ENOTFOUND (no observation @p tag), ZCOAP_ESTATE (before the connection, after
+ *         close, or from the hook), ZCOAP_EINVAL
+ */
+int zcoap_uv_client_observe_cancel(zcoap_uv_client_t *c, uint32_t tag, bool active);
+
+/**
+ * @brief Whether the observation @p tag is established: its registration (or last renewal) was
+ *        answered with Observe and it has not ended, nor been cancelled (an active cancellation
+ *        counts from when its GET goes out).
+ */
+bool zcoap_uv_client_observing(const zcoap_uv_client_t *c, uint32_t tag);
+
+/**
  * @brief The client's endpoint, for everything else (zcoap_ep_request_begin/send with options of
  *        your own, answering requests from the peer). Call zcoap_uv_client_flush() after using it
  *        outside an event callback, so datagrams go out and the timer is re-armed.
@@ -265,6 +353,17 @@ typedef struct zcoap_uv_peer zcoap_uv_peer_t;
  *        zcoap_uv_peer_respond() now (piggybacked), or keep @p peer and answer later (the
  *        endpoint sends the empty ACK by itself after auto_ack_ms; the answer is then separate).
  *        @p req is valid during the call only.
+ *
+ * Observable resources (zcoap_resource_observable(): `obs` in their attributes, RFC 7641): a
+ * GET or FETCH with Observe 0 reaches the handler like any request; if its answer is 2.xx, the
+ * requester becomes an observer and the answer carries Observe (see zcoap_uv_server_notify()).
+ * For each notification the adapter calls the handler again with @p req NULL: it must answer at
+ * once, during that call, with zcoap_uv_peer_respond() or zcoap_uv_peer_respond_opts() and the
+ * resource's current state; that answer becomes the notification to the observer on @p peer
+ * (its token, Observe, CON or NON by the policy). A handler that does not answer during the call
+ * sends nothing to that observer this time. An answer other than 2.xx is sent (without Observe)
+ * and ends the observation (RFC 7641 §3.2). There is no request to read: a handler that looks at
+ * @p req must test it for NULL first.
  */
 typedef void (*zcoap_uv_handler_fn)(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer,
                                     const zcoap_resource_t *res, const zcoap_msg_t *req);
@@ -321,6 +420,19 @@ typedef struct zcoap_uv_server_config {
      * same calls and measured the same within the noise (bench/README.md).
      */
     bool recvmmsg;
+    /**
+     * Observers kept at most, over every resource (RFC 7641; default 256, at most 2^24; 0: no
+     * Observe, a GET with Observe 0 is served as a plain GET). Their table is allocated once
+     * at start, #ZCOAP_UV_OBSERVER_SIZE bytes each; nothing per registration. When it is full, a
+     * registration is served as a plain GET without Observe (§4.1).
+     */
+    size_t max_observers;
+    /**
+     * How often notifications are confirmable, for each observable resource that has no policy
+     * of its own (zcoap_uv_server_set_obs_policy()). Default: NON, with a CON at least every 24
+     * hours to each observer (con_every 0, con_max_interval_s 86400, RFC 7641 §4.5).
+     */
+    zcoap_obs_policy_t obs_policy;
 } zcoap_uv_server_config_t;
 
 /** Datagrams one recvmmsg() call reads at most when @c recvmmsg is set (libuv's limit). */
@@ -349,7 +461,42 @@ typedef struct zcoap_uv_server_stats {
     /** datagrams the datagram hook dropped instead of sending: lost, not in datagrams_out nor in
      *  send_errors; retransmission covers CON messages */
     uint64_t hook_dropped_out;
+
+    /* Observe (RFC 7641) */
+    size_t observers_in_use;       /**< observers in the table now */
+    uint64_t observers_registered; /**< registrations answered 2.xx with Observe (renewals too) */
+    uint64_t observe_refused;      /**< registrations served as a plain GET: the table was full */
+    uint64_t notifications_non;    /**< NON notifications sent */
+    uint64_t notifications_con;    /**< CON notifications sent, or CON ones in flight replaced */
+    /** notifications that waited because another CON message to the peer was in flight
+     *  (NSTART = 1): the observer got the newest state once that exchange ended */
+    uint64_t notifications_deferred;
+    uint64_t observers_removed_reset;   /**< the client answered a notification with RST (§3.6) */
+    uint64_t observers_removed_timeout; /**< a CON notification was never acknowledged (§4.5) */
+    /** GET/FETCH with Observe 1, or without Observe, with the observer's token (§3.6) */
+    uint64_t observers_removed_deregistered;
+    /** the handler answered a registration or a notification with an error (§3.2), or the
+     *  registration was never answered */
+    uint64_t observers_removed_error;
+    /** removed by zcoap_uv_server_resource_gone(): sent 4.04, or registering (answered
+     *  without Observe) */
+    uint64_t observers_removed_gone;
 } zcoap_uv_server_stats_t;
+
+/* Private: what the adapter keeps per observer, next to the core's zcoap_observer_t. */
+typedef struct zcoap__uv_observer {
+    uint32_t peer_next; /* the next observer on the same peer, slot + 1; 0 ends the list */
+    uint8_t flags;      /* registering, owed the newest state, resource gone, CON in flight */
+    uint8_t gen;        /* changes when the slot is freed: events of an older observer are
+                           told apart (the notifications' tag carries it) */
+} zcoap__uv_observer_t;
+
+/**
+ * Bytes one observer costs (RFC 7641): the core's zcoap_observer_t (40 bytes on 64-bit
+ * systems) and the adapter's state (8): 48 bytes, all in the table allocated at start
+ * (max_observers of them). Add 12 bytes per resource (its sequence number and policy).
+ */
+#define ZCOAP_UV_OBSERVER_SIZE (sizeof(zcoap_observer_t) + sizeof(zcoap__uv_observer_t))
 
 /** One peer of a server: an endpoint and the peer's address. Private but for @c data. */
 struct zcoap_uv_peer {
@@ -365,6 +512,10 @@ struct zcoap_uv_peer {
     bool timer_ready;
     bool flushing;
     bool flush_again;
+    uint32_t observers;   /* observers on this peer: it is not recycled while there are any */
+    uint32_t obs_head;    /* the first of them, slot + 1; 0: none */
+    uint32_t obs_pending; /* those owed the newest state (a CON message was in flight) */
+    uint32_t obs_answer;  /* the observer the request being answered registers, slot + 1 */
 };
 
 /** A CoAP server on one UDP socket. Fields after @c data are private. */
@@ -389,6 +540,15 @@ struct zcoap_uv_server {
     zcoap__uv_hook_t hook;
     char wellknown[1024];
     uint8_t *rx_batch; /* recvmmsg: ZCOAP_UV_SERVER_RECV_BATCH slices of 64 KiB; else NULL */
+    /* Observe: the table and the adapter's state of each observer (max_observers each), the
+     * sequence number and the policy of each resource; all allocated at start */
+    zcoap_obs_table_t obs;
+    zcoap__uv_observer_t *obs_state;
+    uint32_t *obs_seq;
+    zcoap_obs_policy_t *obs_policy;
+    zcoap_uv_peer_t *ntf_peer; /* a handler is answering with req NULL for this peer's */
+    uint32_t ntf_tag;          /* observer (the tag of its notifications), or NULL */
+    bool ntf_answered;         /* that handler has answered */
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
 };
 
@@ -413,10 +573,30 @@ int zcoap_uv_server_address(const zcoap_uv_server_t *s, struct sockaddr_storage 
 
 /**
  * @brief Answer the pending request of @p peer: piggybacked if still possible, else separate
- *        (CON). @p content_format < 0 adds no Content-Format.
+ *        (CON). @p content_format < 0 adds no Content-Format. Called by the handler of an
+ *        observable resource with req NULL, it sends the notification instead (see
+ *        zcoap_uv_handler_fn).
+ * @retval 0, ZCOAP_EINVAL, ZCOAP_ESTATE (nothing to answer, the server is closing, or a
+ *         notification was already answered), or the builder's error (too large)
  */
 int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
                           const void *payload, size_t payload_len);
+
+/** Options of an answer besides its code and payload, for zcoap_uv_peer_respond_opts(). */
+typedef struct zcoap_uv_respond_opts {
+    int content_format; /**< Content-Format (RFC 7252 §5.10.3); < 0: none */
+    int64_t max_age_s;  /**< Max-Age in seconds (§5.10.5), 0 to 2^32 - 1; < 0: none, which the
+                             client takes as 60 s. An observer that hears nothing for longer
+                             registers again (RFC 7641 §3.3.1). */
+} zcoap_uv_respond_opts_t;
+
+/**
+ * @brief zcoap_uv_peer_respond() with options (@p opts may be NULL: none).
+ * @retval as zcoap_uv_peer_respond(); ZCOAP_EINVAL for a Max-Age above 2^32 - 1
+ */
+int zcoap_uv_peer_respond_opts(zcoap_uv_peer_t *peer, uint8_t code,
+                               const zcoap_uv_respond_opts_t *opts, const void *payload,
+                               size_t payload_len);
 
 /**
  * @brief Acknowledge the pending CON request of @p peer now (empty ACK); the answer will be a
@@ -427,6 +607,71 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer);
 
 /** The server's counters. */
 const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s);
+
+/* ---- Observe (RFC 7641), server side -------------------------------------------------------- */
+
+/**
+ * @brief The state of the observable resource @p res changed: send it to each of its observers.
+ *
+ * The resource's sequence number goes up by one (24 bits, wrapping, RFC 7641 §4.4) and every
+ * observer gets a notification carrying it: the handler of @p res is called with req NULL once
+ * per observer (see zcoap_uv_handler_fn) and its answer goes out with the observer's token, NON
+ * or CON as the resource's policy says (zcoap_obs_next_is_confirmable()). Nothing is queued:
+ * - while a CON notification to the observer is in flight, the new one replaces it (§4.5.2):
+ *   what is retransmitted from then on is the new state, with its new Observe number. That
+ *   takes a second response slot per peer (resp_slots 2); with one, the observer is served as
+ *   in the next case.
+ * - while another CON message to the peer awaits its ACK (NSTART = 1: a separate response, a
+ *   notification of another observation), the observer waits: when that exchange ends it gets
+ *   the resource's state of that moment (only the newest; counted in notifications_deferred).
+ *
+ * An observer is removed when the client answers a notification with RST (CON or NON, §3.6),
+ * when a CON notification is never acknowledged (§4.5), on a GET or FETCH with its token and
+ * Observe 1 or no Observe (§3.6), and after an error answer (§3.2). A peer with observers is
+ * never recycled; closing the server drops them all.
+ *
+ * Cost: two walks of the observer table (max_observers entries), then one handler call and one
+ * datagram per observer of @p res.
+ * @return how many observers the new state goes to (now, or when their peer's exchange ends)
+ * @retval ZCOAP_EINVAL @p res is not an observable resource of the server's table
+ * @retval ZCOAP_ESTATE the server is closing, or a handler answering a notification called it
+ */
+int zcoap_uv_server_notify(zcoap_uv_server_t *s, const zcoap_resource_t *res);
+
+/**
+ * @brief The resource @p res is gone (deleted): send 4.04 Not Found to each of its observers and
+ *        remove them (RFC 7641 §3.2). CON or NON as notifications go; an observer whose peer
+ *        has a CON message in flight gets its 4.04 when that exchange ends, and stays in the
+ *        table until then. Registrations not yet answered are dropped: their answer will carry
+ *        no Observe.
+ * @return how many observers are told
+ * @retval ZCOAP_EINVAL, ZCOAP_ESTATE as zcoap_uv_server_notify()
+ */
+int zcoap_uv_server_resource_gone(zcoap_uv_server_t *s, const zcoap_resource_t *res);
+
+/**
+ * @brief How often the notifications of @p res are confirmable (e.g. con_every 1: always CON),
+ *        in place of the server's obs_policy; NULL returns to that. CONs are counted per
+ *        observer.
+ * @retval 0, ZCOAP_EINVAL (@p res is not in the server's table)
+ */
+int zcoap_uv_server_set_obs_policy(zcoap_uv_server_t *s, const zcoap_resource_t *res,
+                                   const zcoap_obs_policy_t *policy);
+
+/**
+ * @brief The sequence number of @p res: the Observe value of its last notification (0 at start,
+ *        also carried by registrations answered before the first notification).
+ * @retval 0, ZCOAP_EINVAL
+ */
+int zcoap_uv_server_obs_seq(const zcoap_uv_server_t *s, const zcoap_resource_t *res, uint32_t *out);
+
+/**
+ * @brief Set the sequence number of @p res (24 bits; the next notification carries @p seq + 1,
+ *        wrapping). To go on numbering after a restart: a client renewing its registration
+ *        within 128 s compares the numbers (RFC 7641 §3.4).
+ * @retval 0, ZCOAP_EINVAL (@p res is not in the table, or @p seq has more than 24 bits)
+ */
+int zcoap_uv_server_set_obs_seq(zcoap_uv_server_t *s, const zcoap_resource_t *res, uint32_t seq);
 
 /**
  * @brief Set the server's datagram hook (see zcoap_uv_datagram_hook_fn), or remove it with a

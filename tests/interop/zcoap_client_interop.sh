@@ -8,7 +8,9 @@
 #   we ACK), PUT/GET/POST/PUT/DELETE/GET on a dynamic resource (2.01, byte-exact read back with
 #   -e, -f FILE and -f - (stdin), 2.04, 2.02, then 4.04 with exit 1), -t/-A on the wire, NON with
 #   -N, -O 15,... (Uri-Query on the wire with -v, and ?ticks answered by the server), -T with an
-#   empty and a hex token, Block2 (first block and a warning), ping, -q, exit 2 for a bad URI,
+#   empty and a hex token, Block2 (first block and a warning), -s 5 on /time (Observe: 3+
+#   notifications printed, then the GET with Observe:1 on the wire and its answer), -s on a
+#   resource that is not observable (exit 1) or missing (4.04), ping, -q, exit 2 for a bad URI,
 #   exit 3 against a closed port (-B 1).
 # With "lossy" the server drops 25% of what it sends (libcoap's -l, see lossy_coap_server.sh):
 # at least 20 GETs, all of which must succeed thanks to retransmission (RFC 7252 §4.2), and the
@@ -213,6 +215,39 @@ else
     check "GET of a resource in blocks: first block, warning" 0 "" \
         "warning: the response comes in blocks \(Block2 0/M/1024\)" "$big"
     same "the first block is the first 1024 bytes" <(head -c 1024 "$tmp/big")
+
+    # -s: Observe (RFC 7641). libcoap's /time is observable and notifies every second: at least
+    # 3 different times printed in 5 s, one per line, then the active cancel on the wire (GET
+    # with Observe:1 and the registration's token) and its answer, exit 0.
+    check "-s 5 /time: registration with Observe:0" 0 "^$libcoap_time$" \
+        "^-> v:1 t:CON c:GET i:[0-9a-f]{4} \{[0-9a-f]+\} \[ Observe:0, Uri-Path:time \]$" \
+        -v -s 5 "$base/time"
+    checks=$((checks + 1))
+    times=$(grep -Ec "^$libcoap_time$" "$tmp/out") || true
+    distinct=$(sort -u "$tmp/out" | grep -Ec "^$libcoap_time$") || true
+    lines=$(wc -l <"$tmp/out")
+    if [[ $distinct -ge 3 && $times -eq $lines ]] && sort -c "$tmp/out" 2>/dev/null; then
+        echo "ok   -s 5 /time: $times notification line(s), $distinct distinct times, in order"
+    else
+        fail "-s 5 /time: $times time line(s) of $lines, $distinct distinct, or out of order:"
+        cat "$tmp/out"
+    fi
+    checks=$((checks + 1))
+    token=$(sed -En 's/^-> v:1 t:CON c:GET i:[0-9a-f]{4} \{([0-9a-f]+)\} \[ Observe:0, .*/\1/p' \
+        "$tmp/err" | head -1)
+    cancel=$(line_of "$tmp/err" "^-> v:1 t:CON c:GET i:[0-9a-f]{4} \{$token\} \[ Observe:1, Uri-Path:time \]$")
+    answer=$(line_of "$tmp/err" "^<- v:1 t:ACK c:2\.05 i:[0-9a-f]{4} \{$token\} \[ (Max-Age:[0-9]+ )?\]")
+    notified=$(grep -Ec "^<- v:1 t:(CON|NON) c:2\.05 .*\{$token\} \[ Observe:[0-9]+" "$tmp/err") || true
+    if [[ -n $token && $notified -ge 3 && $cancel -gt 0 && $answer -gt $cancel ]]; then
+        echo "ok   -s 5 /time: $notified notifications, then GET Observe:1 {$token}, answered"
+    else
+        fail "-s 5 /time: token '$token', $notified notification(s), cancel line $cancel, answer line $answer:"
+        echo "$err"
+    fi
+    check "-s on a resource that is not observable: its answer, a warning, exit 1" 1 \
+        "^This is a test server made with libcoap" "did not take the observation" -s 5 "$base/"
+    check "-s on a missing resource: 4.04, exit 1" 1 "" "^4\.04 Not Found$" -s 5 "$base/zc-none-$$"
+    check "-s with -m put: usage, exit 2" 2 "" "-s observes with a GET" -s 5 -m put "$base/time"
 
     check "ping: pong" 0 "^pong$" "^<- v:1 t:RST c:0\.00 " -v -m ping "$base"
     check "bad URI: exit 2" 2 "" "URI" "coap://$host:$COAP_PORT:1/"
