@@ -189,8 +189,9 @@ static void passive_cancel(void **state)
     expect_events(f, ZCOAP_EV_UNHANDLED);
 }
 
-/* Active cancel: GET with Observe 1 and the same token (§3.6). */
-static void active_cancel(void **state)
+/* TD_COAP_OBS_03 (stop resource observation), active cancel: GET with Observe 1 and the same token
+ * (§3.6). */
+static void td_coap_obs_03_active_cancel(void **state)
 {
     fx_t *f = *state;
     start(f);
@@ -381,7 +382,7 @@ int main(void)
         T(sequence_number_wraps_at_24_bits),
         T(requests_while_observing),
         T(passive_cancel),
-        T(active_cancel),
+        T(td_coap_obs_03_active_cancel),
         T(server_ends_the_observation),
         T(registration_not_taken),
         T(observations_are_bounded),

@@ -906,8 +906,9 @@ static void test_TD_COAP_OBS_05_con_notification_timeout(void **state)
     assert_int_equal(f->peers[0].n_rx, 3);
 }
 
-/* GET with Observe 1 and the observer's token deregisters (§3.6): a plain answer. */
-static void test_get_observe_1_deregisters(void **state)
+/* OBS_03 (stop resource observation, the server's side): GET with Observe 1 and the observer's
+ * token deregisters (§3.6); a plain answer. */
+static void test_TD_COAP_OBS_03_get_observe_1_deregisters(void **state)
 {
     fixture_t *f = *state;
     start_server(f);
@@ -955,8 +956,10 @@ static void test_TD_COAP_OBS_10_get_does_not_cancel(void **state)
     assert_notification(&m, ZCOAP_TYPE_NON, TOKEN_A, sizeof TOKEN_A, 1, "v1");
 }
 
-/* §3.2: an error answer to a notification is sent without Observe and ends the observation. */
-static void test_error_notification_ends_observation(void **state)
+/* OBS_08 (observers cleaned when the resource's content-format changes): the handler can no
+ * longer give the representation asked for and answers an error (Californium's plugtest server
+ * answers 5.00); §3.2: the error is sent without Observe and ends the observation. */
+static void test_TD_COAP_OBS_08_error_notification_ends_observation(void **state)
 {
     fixture_t *f = *state;
     start_server(f);
@@ -1141,10 +1144,10 @@ int main(void)
         TEST(test_TD_COAP_OBS_06_rst_to_con_notification),
         TEST(test_rst_to_non_notification),
         TEST(test_TD_COAP_OBS_05_con_notification_timeout),
-        TEST(test_get_observe_1_deregisters),
+        TEST(test_TD_COAP_OBS_03_get_observe_1_deregisters),
         TEST(test_plain_get_with_same_token_deregisters),
         TEST(test_TD_COAP_OBS_10_get_does_not_cancel),
-        TEST(test_error_notification_ends_observation),
+        TEST(test_TD_COAP_OBS_08_error_notification_ends_observation),
         TEST(test_TD_COAP_OBS_07_delete_sends_4_04_to_observers),
         TEST(test_peer_with_observers_is_kept),
         TEST(test_close_with_observers),
