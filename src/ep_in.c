@@ -94,7 +94,7 @@ static bool slot_held(const zcoap_ep_t *ep, uint8_t slot)
     return (ep->con_active && ep->con_slot == slot) ||
            (ep->in_state == ZCOAP__IN_QUEUED && ep->in_slot == slot) ||
            (ep->in_pending_tx && ep->in_slot == slot) ||
-           ((ep->ntf_pending_tx || ep->ntf_begun) && ep->ntf_slot == slot);
+           ((ep->ntf_pending_tx || (ep->ntf_begun && !ep->ntf_in_req_buf)) && ep->ntf_slot == slot);
 }
 
 static bool slot_available(const zcoap_ep_t *ep)
@@ -493,29 +493,49 @@ int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len
     /* §4.5.2: a CON notification in flight to this observer is replaced, whatever was asked. */
     bool replaces = back_notifies(ep, token, token_len);
     bool con = confirmable || replaces;
-    if ((con && ep->con_active && !replaces) || ep->ntf_pending_tx || !slot_available(ep))
+    if ((con && ep->con_active && !replaces) || ep->ntf_pending_tx)
         return ZCOAP_EBUSY;
-    ep->ntf_slot = take_slot(ep);
+    /* With every response slot taken (one slot, holding the notification in flight), a
+     * replacement is built in the request buffer, idle on a server, and copied over the slot
+     * in flight at send: the one in flight stays whole until then. */
+    bool in_req_buf = !slot_available(ep);
+    if (in_req_buf && (!replaces || ep->out_state != ZCOAP__OUT_IDLE || ep->out_begun))
+        return ZCOAP_EBUSY;
+    ep->ntf_in_req_buf = in_req_buf;
+    if (!in_req_buf)
+        ep->ntf_slot = take_slot(ep);
     ep->ntf_begun = true;
     ep->ntf_confirmable = con;
     ep->ntf_tag = tag;
     /* The message ID is taken at send time; 0 is a placeholder. */
-    return zcoap_builder_init(b, zcoap__ep_slot(ep, ep->ntf_slot), ep->cfg.msg_cap,
-                              con ? ZCOAP_TYPE_CON : ZCOAP_TYPE_NON, code, 0, token,
-                              (uint8_t)token_len);
+    return zcoap_builder_init(b, in_req_buf ? ep->cfg.req_buf : zcoap__ep_slot(ep, ep->ntf_slot),
+                              ep->cfg.msg_cap, con ? ZCOAP_TYPE_CON : ZCOAP_TYPE_NON, code, 0,
+                              token, (uint8_t)token_len);
 }
 
 int zcoap_ep_notify_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
 {
     if (ep == NULL || b == NULL)
         return ZCOAP_EINVAL;
-    if (!ep->ntf_begun || b->buf != zcoap__ep_slot(ep, ep->ntf_slot))
+    uint8_t *buf = ep->ntf_in_req_buf ? ep->cfg.req_buf : zcoap__ep_slot(ep, ep->ntf_slot);
+    if (!ep->ntf_begun || b->buf != buf)
         return ZCOAP_ESTATE;
     ptrdiff_t n = zcoap_builder_finish(b);
     ep->ntf_begun = false;
     if (n < 0)
         return (int)n;
     uint8_t *msg = b->buf;
+    if (ep->ntf_in_req_buf) {
+        /* Into the slot in flight if it is still ours to replace, else a slot freed since. */
+        if (back_notifies(ep, msg + 4, msg[0] & 0x0Fu))
+            ep->ntf_slot = ep->con_slot;
+        else if (!ep->con_active && slot_available(ep))
+            ep->ntf_slot = take_slot(ep);
+        else
+            return ZCOAP_EBUSY;
+        memcpy(zcoap__ep_slot(ep, ep->ntf_slot), msg, (size_t)n);
+        msg = zcoap__ep_slot(ep, ep->ntf_slot);
+    }
     if (ep->ntf_confirmable) {
         if (back_notifies(ep, msg + 4, msg[0] & 0x0Fu)) {
             /* The newest state takes the place of the one in flight: a new message ID (the

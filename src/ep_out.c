@@ -30,8 +30,8 @@ static int begin_check(const zcoap_ep_t *ep, uint8_t type, uint8_t method, const
     if (ep == NULL || b == NULL || (type != ZCOAP_TYPE_CON && type != ZCOAP_TYPE_NON) ||
         !zcoap_code_is_request(method))
         return ZCOAP_EINVAL;
-    if (ep->out_state != ZCOAP__OUT_IDLE)
-        return ZCOAP_EBUSY; /* NSTART = 1 (§4.7) */
+    if (ep->out_state != ZCOAP__OUT_IDLE || (ep->ntf_begun && ep->ntf_in_req_buf))
+        return ZCOAP_EBUSY; /* NSTART = 1 (§4.7); or a notification is being built in req_buf */
     return ZCOAP_OK;
 }
 

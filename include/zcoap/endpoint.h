@@ -307,7 +307,8 @@ typedef struct zcoap_ep {
     /* notifications: the NON one waiting to be pulled, and the last few sent */
     bool ntf_pending_tx;
     uint8_t ntf_slot;
-    bool ntf_begun; /* notify_begin done, send not yet */
+    bool ntf_begun;      /* notify_begin done, send not yet */
+    bool ntf_in_req_buf; /* ... built in req_buf: a replacement with no response slot free */
     bool ntf_confirmable;
     uint32_t ntf_tag;
     size_t ntf_len;

@@ -618,9 +618,8 @@ const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s)
  * per observer (see zcoap_uv_handler_fn) and its answer goes out with the observer's token, NON
  * or CON as the resource's policy says (zcoap_obs_next_is_confirmable()). Nothing is queued:
  * - while a CON notification to the observer is in flight, the new one replaces it (§4.5.2):
- *   what is retransmitted from then on is the new state, with its new Observe number. That
- *   takes a second response slot per peer (resp_slots 2); with one, the observer is served as
- *   in the next case.
+ *   what is retransmitted from then on is the new state, with its new Observe number (with one
+ *   response slot per peer too: the core builds it aside and copies it over the one in flight).
  * - while another CON message to the peer awaits its ACK (NSTART = 1: a separate response, a
  *   notification of another observation), the observer waits: when that exchange ends it gets
  *   the resource's state of that moment (only the newest; counted in notifications_deferred).

@@ -244,19 +244,54 @@ static void notifications_and_a_separate_response_in_flight(void **state)
     expect_events(f, ZCOAP_EV_NOTIFY_SENT);
 }
 
-static void one_slot_is_busy_while_anything_is_in_flight(void **state)
+/* One response slot (the server's default): a newer state still replaces the CON notification
+ * in flight (built aside, copied over it at send), and goes at the next retransmission; any
+ * other notification waits (EBUSY) until the slot is free. */
+static void one_slot_replaces_in_place_and_is_busy_otherwise(void **state)
 {
     fx_t *f = *state;
+    exact_timing(f);
     f->cfg.resp_slots = 1;
     start(f);
     assert_zcoap_ok(notify(f, true, 1, "a"));
-    (void)expect_notification(f, T0, ZCOAP_TYPE_CON, 1, "a");
+    uint16_t mid_a = expect_notification(f, T0, ZCOAP_TYPE_CON, 1, "a");
     expect_events(f, ZCOAP_EV_NOTIFY_SENT);
-    /* Replacing needs a second slot; so does a NON one. */
-    assert_zcoap_err(notify(f, true, 2, "b"), ZCOAP_EBUSY);
-    assert_zcoap_err(notify(f, false, 2, "b"), ZCOAP_EBUSY);
+    run_to(f, T0 + 1000);
+    assert_zcoap_ok(notify(f, false, 2, "b")); /* NON asked: it replaces, so CON */
     expect_nothing_sent(f);
-    expect_no_events(f);
+    expect_tag(expect_events(f, ZCOAP_EV_NOTIFY_SENT));
+    /* Another observer of this peer (another token) must wait; so must a request of ours while
+     * a replacement is being built in the request buffer. */
+    static const uint8_t other[2] = {0x77, 0x78};
+    zcoap_builder_t b;
+    assert_zcoap_err(zcoap_ep_notify_begin(&f->ep, other, 2, ZCOAP_CONTENT, false, 9, &b),
+                     ZCOAP_EBUSY);
+    assert_zcoap_err(zcoap_ep_notify_begin(&f->ep, other, 2, ZCOAP_CONTENT, true, 9, &b),
+                     ZCOAP_EBUSY);
+    zcoap_builder_t nb;
+    assert_zcoap_ok(
+        zcoap_ep_notify_begin(&f->ep, otok, sizeof otok, ZCOAP_CONTENT, true, TAG, &nb));
+    zcoap_builder_t rb;
+    assert_zcoap_err(zcoap_ep_request_begin(&f->ep, ZCOAP_TYPE_CON, ZCOAP_GET, &rb), ZCOAP_EBUSY);
+    /* Meanwhile the retransmission still carries "b", whole. */
+    run_to(f, T0 + 2000);
+    uint16_t mid_b = expect_notification(f, T0 + 2000, ZCOAP_TYPE_CON, 2, "b");
+    assert_int_not_equal(mid_b, mid_a);
+    assert_zcoap_ok(zcoap_builder_add_uint(&nb, ZCOAP_OPT_OBSERVE, 3));
+    assert_zcoap_ok(zcoap_builder_set_payload(&nb, "c", 1));
+    assert_zcoap_ok(zcoap_ep_notify_send(&f->ep, &nb, now(f)));
+    vnet_pump(&f->net);
+    expect_events(f, ZCOAP_EV_NOTIFY_SENT);
+    run_to(f, T0 + 6000);
+    uint16_t mid_c = expect_notification(f, T0 + 6000, ZCOAP_TYPE_CON, 3, "c");
+    peer_empty(f, ZCOAP_TYPE_ACK, mid_c);
+    expect_tag(expect_events(f, ZCOAP_EV_NOTIFY_ACKED));
+    /* The slot is free again: the other observer's notification goes. */
+    assert_zcoap_ok(zcoap_ep_notify_begin(&f->ep, other, 2, ZCOAP_CONTENT, false, 9, &b));
+    assert_zcoap_ok(zcoap_ep_notify_send(&f->ep, &b, now(f)));
+    vnet_pump(&f->net);
+    const vnet_dgram_t *d = next_sent(f, T0 + 6000);
+    assert_int_equal(d->data[0], 0x52); /* NON, 2-byte token */
 }
 
 /* The observer may send requests meanwhile: served at once; a separate CON answer queues behind
@@ -338,7 +373,7 @@ int main(void)
         T(newer_state_replaces_con_notification_in_flight),
         T(ack_of_a_replaced_notification_restarts_the_newest),
         T(notifications_and_a_separate_response_in_flight),
-        T(one_slot_is_busy_while_anything_is_in_flight),
+        T(one_slot_replaces_in_place_and_is_busy_otherwise),
         T(requests_while_a_con_notification_is_in_flight),
         T(notify_api_errors),
     };
