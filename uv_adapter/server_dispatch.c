@@ -1,0 +1,112 @@
+/* Requests to the server: dispatch through the resource table to the handlers, the listing of
+ * /.well-known/core generated from the table (RFC 6690), and the answers a handler gives
+ * (respond, ack), which for a handler called with req NULL are an observer's notification. */
+#include "server_internal.h"
+
+/* Content-Format and Max-Age of an answer or a notification. */
+void zcoap__uv_add_respond_opts(zcoap_builder_t *b, const zcoap_uv_respond_opts_t *opts)
+{
+    if (opts == NULL)
+        return;
+    if (opts->content_format >= 0)
+        (void)zcoap_builder_add_uint(b, ZCOAP_OPT_CONTENT_FORMAT, (uint32_t)opts->content_format);
+    if (opts->max_age_s >= 0)
+        (void)zcoap_builder_add_uint(b, ZCOAP_OPT_MAX_AGE, (uint32_t)opts->max_age_s);
+}
+
+/* A handler is answering with req NULL for an observer on @p peer: its answer is that
+ * observer's notification, whatever else the peer has pending. */
+static bool notifying(const zcoap_uv_peer_t *peer)
+{
+    return peer->server->ntf_peer == peer;
+}
+
+int zcoap_uv_peer_respond_opts(zcoap_uv_peer_t *peer, uint8_t code,
+                               const zcoap_uv_respond_opts_t *opts, const void *payload,
+                               size_t payload_len)
+{
+    zcoap_builder_t b;
+    if (peer == NULL || !peer->in_use || (opts != NULL && opts->max_age_s > (int64_t)UINT32_MAX))
+        return ZCOAP_EINVAL;
+    zcoap_uv_server_t *s = peer->server;
+    if (s->closing || s->hook.running)
+        return ZCOAP_ESTATE;
+    if (notifying(peer))
+        return zcoap__uv_obs_answer_notification(s, code, opts, payload, payload_len);
+    /* A NON request gets a NON response, a CON one a piggybacked or CON separate response. */
+    bool confirmable = zcoap_ep_request_type(&peer->ep) == ZCOAP_TYPE_CON;
+    int rc = zcoap_ep_response_begin(&peer->ep, code, confirmable, &b);
+    if (rc != ZCOAP_OK)
+        return rc;
+    zcoap__uv_add_respond_opts(&b, opts);
+    /* RFC 7641 §4.1: only a successful answer to a registration carries Observe (and keeps the
+     * observer); any other answer serves it as a plain GET. */
+    bool observe = (code >> 5) == 2u && zcoap__uv_obs_add_observe(peer, &b);
+    (void)zcoap_builder_set_payload(&b, payload, payload_len);
+    rc = zcoap_ep_response_send(&peer->ep, &b, uv_now(s->loop));
+    if (rc == ZCOAP_OK) {
+        zcoap__uv_obs_answered(peer, observe);
+        zcoap__uv_peer_flush(peer);
+    }
+    return rc;
+}
+
+int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
+                          const void *payload, size_t payload_len)
+{
+    const zcoap_uv_respond_opts_t opts = {.content_format = content_format, .max_age_s = -1};
+    return zcoap_uv_peer_respond_opts(peer, code, &opts, payload, payload_len);
+}
+
+int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer)
+{
+    if (peer == NULL || !peer->in_use)
+        return ZCOAP_EINVAL;
+    if (peer->server->closing || peer->server->hook.running || notifying(peer))
+        return ZCOAP_ESTATE;
+    int rc = zcoap_ep_respond_ack(&peer->ep, uv_now(peer->server->loop));
+    if (rc == ZCOAP_OK)
+        zcoap__uv_peer_flush(peer);
+    return rc;
+}
+
+/* RFC 6690 §4: the listing generated from the table, filtered by the request's query. */
+static void answer_well_known(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
+{
+    zcoap_uv_server_t *s = peer->server;
+    if (req->code != ZCOAP_GET) {
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_METHOD_NOT_ALLOWED, -1, NULL, 0);
+        return;
+    }
+    ptrdiff_t n = zcoap_resource_link_format(s->cfg.resources, s->cfg.n_resources, req,
+                                             s->wellknown, sizeof(s->wellknown));
+    if (n < 0) /* larger than one message: Block2 paging comes with issue 6 */
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_INTERNAL_SERVER_ERROR, -1, NULL, 0);
+    else
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_LINK_FORMAT, s->wellknown,
+                                    (size_t)n);
+}
+
+void zcoap__uv_dispatch(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
+{
+    zcoap_uv_server_t *s = peer->server;
+    /* The table first (it may hold its own /.well-known/core); the listing only for a miss, so
+     * the common request pays for one walk of its options. */
+    const zcoap_resource_t *res = NULL;
+    uint8_t code = zcoap_resource_dispatch(s->cfg.resources, s->cfg.n_resources, req, &res);
+    zcoap__uv_obs_on_request(peer, res, code, req);
+    if (code == ZCOAP_NOT_FOUND && zcoap_path_matches(req, ".well-known/core")) {
+        answer_well_known(peer, req);
+        return;
+    }
+    if (code != 0) {
+        (void)zcoap_uv_peer_respond(peer, code, -1, NULL, 0); /* 4.04 or 4.05 */
+        return;
+    }
+    zcoap_uv_handler_fn handler = (zcoap_uv_handler_fn)(uintptr_t)res->handler;
+    if (handler == NULL) {
+        (void)zcoap_uv_peer_respond(peer, ZCOAP_NOT_IMPLEMENTED, -1, NULL, 0);
+        return;
+    }
+    handler(s, peer, res, req);
+}
