@@ -5,6 +5,7 @@
 #ifndef ZCOAP_ZCOAP_H
 #define ZCOAP_ZCOAP_H
 
+#include "zcoap/block.h"
 #include "zcoap/config.h"
 #include "zcoap/endpoint.h"
 #include "zcoap/err.h"
