@@ -1,8 +1,9 @@
 /**
  * @file block.h
- * @brief Block-wise transfer (RFC 7959) building blocks of the core. So far: which slice of a
- *        representation a Block2 response carries. Streaming, Block1 reassembly and the client
- *        side come with the rest of issue 6.
+ * @brief Block-wise transfer (RFC 7959) building blocks of the core: which slice of a
+ *        representation a Block2 response carries, and the server's check of each Block1 block
+ *        of a request body (in order, sized, bounded). Nothing is reassembled here: each block
+ *        goes to the application as it comes. The client side comes with the rest of issue 6.
  */
 #ifndef ZCOAP_BLOCK_H
 #define ZCOAP_BLOCK_H
@@ -46,6 +47,46 @@ typedef struct zcoap_block2_slice {
  */
 int zcoap_block2_plan(const zcoap_msg_t *req, size_t total, uint8_t server_szx,
                       zcoap_block2_slice_t *out);
+
+/** What to do with a request that may carry one block of a body (zcoap_block1_accept()). */
+typedef enum zcoap_block1_action {
+    ZCOAP_BLOCK1_NONE,       /**< no Block1: the payload is the whole body */
+    ZCOAP_BLOCK1_CONTINUE,   /**< take the block at offset; answer 2.31 Continue with block */
+    ZCOAP_BLOCK1_LAST,       /**< take the last block; answer the request, with block */
+    ZCOAP_BLOCK1_INCOMPLETE, /**< out of sequence or no first block: answer 4.08 (§2.5) */
+    ZCOAP_BLOCK1_TOO_LARGE,  /**< the body exceeds the limit: answer 4.13 with Size1 (§2.9.3) */
+    ZCOAP_BLOCK1_BAD         /**< malformed Block1, or a short block that is not the last: 4.00 */
+} zcoap_block1_action_t;
+
+/** The body being received from one client (caller's storage, one per concurrent body). */
+typedef struct zcoap_block1_rx {
+    size_t received; /**< bytes taken so far */
+    uint8_t tag[8];  /**< its Request-Tag (RFC 9175), tag_len bytes */
+    uint8_t tag_len;
+    bool active; /**< a body is under way */
+} zcoap_block1_rx_t;
+
+/** The outcome of one request for zcoap_block1_accept(). */
+typedef struct zcoap_block1_step {
+    zcoap_block1_action_t action;
+    size_t offset;       /**< where the payload goes in the body (CONTINUE, LAST) */
+    zcoap_block_t block; /**< the Block1 option for the answer: the request's NUM and M, and
+                              the smaller of its SZX and the server's, which the client then
+                              uses for the rest of the body (§2.3 late negotiation) */
+} zcoap_block1_step_t;
+
+/**
+ * @brief Check one request against the body under way in @p rx (RFC 7959 §2.3, §2.5).
+ *
+ * Block 0 starts a body (and drops one under way); any other block must start where the body
+ * ends so far and carry the same Request-Tag, else 4.08. A block with M set must be exactly
+ * its block size. A Size1 option or a body growing past @p max_body gives 4.13 (answer with
+ * Size1 = @p max_body). The payload of an accepted block is msg->payload, msg->payload_len.
+ * @param[in] server_szx the largest block the server wants (0-6)
+ * @retval ZCOAP_OK @p out filled; ZCOAP_EINVAL bad arguments
+ */
+int zcoap_block1_accept(zcoap_block1_rx_t *rx, const zcoap_msg_t *req, size_t max_body,
+                        uint8_t server_szx, zcoap_block1_step_t *out);
 
 #ifdef __cplusplus
 }
