@@ -124,9 +124,9 @@ typedef struct zcoap_ep_config {
                                        EXCHANGE_LIFETIME of @c tx */
     uint32_t busy_max_age_s;      /**< Max-Age of the 5.03 Service Unavailable that answers a
                                        request arriving while the application has not answered
-                                       the last one, or while no response slot is free (our
-                                       separate CON response to the last one still awaits its
-                                       ACK with resp_slots 1); default 2 s (a retransmission
+                                       the last one, or while every response slot is taken
+                                       (with resp_slots 1: by our separate CON response still
+                                       awaiting its ACK); default 2 s (a retransmission
                                        interval), the peer retries after it (§5.9.3.4) */
     size_t msg_cap;               /**< size of each message buffer (default ZCOAP_MAX_MSG_SIZE,
                                        16-65535); a larger request is answered 4.13 with Size1 */
@@ -513,9 +513,10 @@ bool zcoap_ep_observing(const zcoap_ep_t *ep, uint32_t tag);
  *
  * @param[in] tag returned in the notification's events (e.g. the observer's slot)
  * @retval ZCOAP_OK
- * @retval ZCOAP_EBUSY another CON message of ours to this peer awaits its ACK (NSTART = 1), or no
- *         response slot is free (replacing a CON notification needs a second one): send the
- *         newest state after the ZCOAP_EV_IN_* or ZCOAP_EV_NOTIFY_* event that ends that exchange
+ * @retval ZCOAP_EBUSY another CON message of ours to this peer awaits its ACK (NSTART = 1), or
+ *         every response slot is taken (a replacement then goes through the idle request
+ *         buffer; anything else waits): send the newest state after the ZCOAP_EV_IN_* or
+ *         ZCOAP_EV_NOTIFY_* event that ends that exchange
  * @retval ZCOAP_EINVAL bad arguments (token longer than 8 bytes, not a response code)
  */
 int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len, uint8_t code,
