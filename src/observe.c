@@ -109,6 +109,14 @@ int zcoap_obs_remove(zcoap_obs_table_t *t, const void *peer, const uint8_t *toke
     return ZCOAP_OK;
 }
 
+int zcoap_obs_remove_entry(zcoap_obs_table_t *t, zcoap_observer_t *o)
+{
+    if (t == NULL || o == NULL || o < t->slots || o >= t->slots + t->cap || !o->in_use)
+        return ZCOAP_EINVAL;
+    drop(t, o);
+    return ZCOAP_OK;
+}
+
 size_t zcoap_obs_remove_peer(zcoap_obs_table_t *t, const void *peer)
 {
     size_t n = 0;

@@ -115,7 +115,7 @@ static void obs_remove(zcoap_uv_server_t *s, uint32_t idx, uint64_t *reason)
     if (*link == idx + 1u)
         *link = st->peer_next;
     peer->observers--;
-    (void)zcoap_obs_remove(&s->obs, peer, o->token, o->token_len);
+    (void)zcoap_obs_remove_entry(&s->obs, o); /* O(1): the slot is known */
     st->peer_next = 0;
     st->flags = 0;
     st->gen++;

@@ -104,6 +104,10 @@ zcoap_observer_t *zcoap_obs_find(const zcoap_obs_table_t *t, const void *peer, c
 int zcoap_obs_remove(zcoap_obs_table_t *t, const void *peer, const uint8_t *token,
                      size_t token_len);
 
+/** Remove the entry @p o of @p t (found or registered before): O(1), for a driver that keeps
+ *  its own index. @retval 0, ZCOAP_EINVAL (not an entry of @p t in use) */
+int zcoap_obs_remove_entry(zcoap_obs_table_t *t, zcoap_observer_t *o);
+
 /** Remove every observer of @p peer (the peer went away); returns how many. */
 size_t zcoap_obs_remove_peer(zcoap_obs_table_t *t, const void *peer);
 

@@ -135,6 +135,13 @@ static void register_find_remove(void **state)
     assert_zcoap_err(zcoap_obs_remove(&t, &peer_a, tok1, 2), ZCOAP_ENOTFOUND);
     assert_null(zcoap_obs_find(&t, &peer_a, tok1, 2));
     assert_int_equal(t.used, 1);
+    /* By entry, as a driver that keeps the slot does it. */
+    assert_zcoap_ok(zcoap_obs_remove_entry(&t, empty));
+    assert_int_equal(t.used, 0);
+    assert_null(zcoap_obs_find(&t, &peer_a, NULL, 0));
+    assert_zcoap_err(zcoap_obs_remove_entry(&t, empty), ZCOAP_EINVAL); /* no longer in use */
+    zcoap_observer_t outside;
+    assert_zcoap_err(zcoap_obs_remove_entry(&t, &outside), ZCOAP_EINVAL);
 }
 
 /* A client renewing its registration with the same token updates its entry (§4.1). */
