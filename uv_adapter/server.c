@@ -20,7 +20,7 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->max_peers = 1024;
     cfg->msg_cap = ZCOAP_MAX_MSG_SIZE;
-    cfg->resp_slots = 1;
+    cfg->resp_slots = 2; /* see uv.h: the next request while a CON awaits its ACK */
     cfg->dedup_cap = 8;
     cfg->tx.ack_timeout_ms = ZCOAP_ACK_TIMEOUT_MS;
     cfg->tx.ack_random_factor_permil = 1500;

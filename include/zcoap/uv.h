@@ -377,11 +377,12 @@ typedef struct zcoap_uv_server_config {
     size_t n_resources;
     size_t max_peers;        /**< pool capacity (default 1024) */
     size_t msg_cap;          /**< per-peer message size (default ZCOAP_MAX_MSG_SIZE) */
-    size_t resp_slots;       /**< responses kept per peer for duplicates (default 1). With 1,
-                                  a request that comes while the peer's separate CON response
-                                  still awaits its ACK is answered 5.03 Max-Age 2 (the slot is
-                                  taken); 2 serves it at once (RFC 7252 §4.7), for msg_cap
-                                  bytes more per peer */
+    size_t resp_slots;       /**< responses kept per peer (default 2): one may hold our CON
+                                  message awaiting its ACK (a separate response, a CON
+                                  notification) while the other answers the peer's next
+                                  request (RFC 7252 §4.7), e.g. an observer's cancelling GET.
+                                  With 1 (msg_cap bytes less per peer) that request is
+                                  answered 5.03 Max-Age 2 instead */
     size_t dedup_cap;        /**< message IDs remembered per peer (default 8) */
     zcoap_tx_params_t tx;    /**< transmission parameters (default RFC 7252 §4.8) */
     uint32_t auto_ack_ms;    /**< empty ACK for an unanswered CON request (default 500) */
