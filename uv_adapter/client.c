@@ -205,7 +205,7 @@ static void client_flush(zcoap_uv_client_t *c)
         send_queued(c, now);
         while (!c->closing && zcoap_ep_process(&c->ep, now, &ev) == 1) {
             send_queued(c, now);
-            if (obs_track(c, &ev) && c->on_event != NULL)
+            if (obs_track(c, &ev) && zcoap__uv_transfer_track(c, &ev) && c->on_event != NULL)
                 c->on_event(c, &ev);
         }
         if (c->closing)
@@ -426,6 +426,11 @@ zcoap_ep_t *zcoap_uv_client_endpoint(zcoap_uv_client_t *c)
     return c != NULL ? &c->ep : NULL;
 }
 
+void zcoap__uv_client_flush(zcoap_uv_client_t *c)
+{
+    client_flush(c);
+}
+
 void zcoap_uv_client_flush(zcoap_uv_client_t *c)
 {
     if (c != NULL && !c->hook.running) /* from the hook: the running flush or receive goes on */
@@ -459,6 +464,7 @@ void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb)
     zcoap_ep_reset(&c->ep, uv_now(c->loop)); /* no event after close */
     for (size_t i = 0; i < ZCOAP_UV_CLIENT_OBSERVATIONS; i++)
         obs_forget(&c->obs[i]); /* nothing is renewed or cancelled after close */
+    c->xfer.active = false;     /* nor reported */
     if (c->resolving)
         (void)uv_cancel((uv_req_t *)&c->resolver); /* on_resolved still runs, with ECANCELED */
     if (c->open_handles == 0) {

@@ -35,4 +35,11 @@ void zcoap__uv_send_queued(zcoap_ep_t *ep, uint64_t now, const zcoap__uv_tx_t *t
  * or stop it when there is none. */
 void zcoap__uv_arm_timer(uv_timer_t *timer, uv_timer_cb cb, const zcoap_ep_t *ep);
 
+/* Client (client.c): run the driver loop of @p c now. */
+void zcoap__uv_client_flush(zcoap_uv_client_t *c);
+
+/* Client transfers (client_transfer.c): take @p ev when it belongs to the client's block-wise
+ * transfer (reported to the transfer's callback); false hides it from the event callback. */
+bool zcoap__uv_transfer_track(zcoap_uv_client_t *c, const zcoap_event_t *ev);
+
 #endif /* ZCOAP_UV_IO_INTERNAL_H */

@@ -43,7 +43,11 @@ extern "C" {
     X(ZCOAP_EURI_PORT, -1042, "URI port is not a number in 0-65535")                               \
     X(ZCOAP_EURI_FRAGMENT, -1043, "URI has a fragment (RFC 7252 §6.4 step 3)")                     \
     X(ZCOAP_EURI_PERCENT, -1044, "malformed percent-encoding")                                     \
-    X(ZCOAP_EURI_SYNTAX, -1045, "URI is not an absolute coap URI")
+    X(ZCOAP_EURI_SYNTAX, -1045, "URI is not an absolute coap URI")                                 \
+    X(ZCOAP_ECHANGED, -1050, "the representation changed during a block-wise transfer (ETag)")     \
+    X(ZCOAP_EPROTO, -1051, "the peer answered outside the protocol (a block not asked for)")       \
+    X(ZCOAP_ETIMEOUT, -1052, "no answer: the request timed out")                                   \
+    X(ZCOAP_ERESET, -1053, "the peer answered the request with Reset")
 
 /** Error codes. Each is returned as a negative int (ZCOAP_OK is 0). */
 typedef enum zcoap_err {

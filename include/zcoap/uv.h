@@ -178,6 +178,58 @@ typedef struct zcoap_uv_client_stats {
 #define ZCOAP_UV_CLIENT_OBS_URI_SIZE 256
 #endif
 
+/** Room for the options of a block-wise transfer's first request (its URI's options), in bytes;
+ *  each follow-up request carries them again (zcoap_uv_client_transfer()). */
+#ifndef ZCOAP_UV_CLIENT_TRANSFER_OPTIONS_SIZE
+#define ZCOAP_UV_CLIENT_TRANSFER_OPTIONS_SIZE 320
+#endif
+
+/** What a report of a block-wise transfer says (zcoap_uv_transfer_report_t). */
+typedef enum zcoap_uv_transfer_report_kind {
+    /** @c data, @c len: a slice of the representation, at @c offset. Slices come in order,
+     *  each once, without gaps (but see RESTARTED). */
+    ZCOAP_UV_TRANSFER_DATA,
+    /** The representation changed (another ETag) and the download starts again from offset
+     *  0 (zcoap_transfer_params_t::restart_on_etag_change): drop what was kept. */
+    ZCOAP_UV_TRANSFER_RESTARTED,
+    /** The server has taken @c uploaded bytes of the body (a 2.31 Continue). */
+    ZCOAP_UV_TRANSFER_PROGRESS,
+    /** The end: @c msg is the final response (any code; its payload, for a 2.xx, came as
+     *  DATA reports; for an error it is the diagnostic). The client may start the next request
+     *  from this call. */
+    ZCOAP_UV_TRANSFER_DONE,
+    /** The end, without a final response: @c status is ZCOAP_ETIMEOUT, ZCOAP_ERESET,
+     *  ZCOAP_ECHANGED (the ETag changed), ZCOAP_EPROTO (the server broke RFC 7959), the body
+     *  read callback's error, or the builder's. @c msg is the response at fault, if any. */
+    ZCOAP_UV_TRANSFER_FAILED
+} zcoap_uv_transfer_report_kind_t;
+
+/** One report of a block-wise transfer; views are valid during the callback only. */
+typedef struct zcoap_uv_transfer_report {
+    zcoap_uv_transfer_report_kind_t kind;
+    int status;             /**< FAILED: why; else 0 */
+    const zcoap_msg_t *msg; /**< the response this report comes from, or NULL */
+    const uint8_t *data;    /**< DATA: the slice */
+    size_t len;             /**< DATA: its length */
+    size_t offset;          /**< DATA: where it goes in the representation */
+    uint64_t size2;         /**< the representation's size when the server said (Size2), or 0 */
+    size_t uploaded;        /**< body bytes the server has taken so far */
+} zcoap_uv_transfer_report_t;
+
+/** Reports of a block-wise transfer of client @p c, with the @p ctx given at its start. */
+typedef void (*zcoap_uv_transfer_cb)(zcoap_uv_client_t *c, void *ctx,
+                                     const zcoap_uv_transfer_report_t *r);
+
+/* Private: the block-wise transfer of a client. */
+typedef struct zcoap__uv_transfer {
+    zcoap_transfer_t t;
+    zcoap_uv_transfer_cb cb;
+    void *ctx;
+    uint32_t response_timeout_ms;
+    bool active;
+    uint8_t options[ZCOAP_UV_CLIENT_TRANSFER_OPTIONS_SIZE];
+} zcoap__uv_transfer_t;
+
 /* Private: one observation of a client: its tag and URI, and what the adapter still owes it. */
 typedef struct zcoap__uv_observation {
     uint32_t tag;    /* 0: the slot is free */
@@ -214,6 +266,7 @@ struct zcoap_uv_client {
     zcoap__uv_hook_t hook;
     struct sockaddr_storage peer_addr; /* where the socket is connected, for the hook */
     zcoap__uv_observation_t obs[ZCOAP_UV_CLIENT_OBSERVATIONS];
+    zcoap__uv_transfer_t xfer;
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
 };
 
@@ -316,6 +369,65 @@ int zcoap_uv_client_observe_cancel(zcoap_uv_client_t *c, uint32_t tag, bool acti
 bool zcoap_uv_client_observing(const zcoap_uv_client_t *c, uint32_t tag);
 
 /**
+ * @brief A request whose body, answer, or both may go block-wise (RFC 7959): downloads and
+ *        uploads of any size through the client's fixed buffers.
+ *
+ * The request is made as zcoap_uv_client_request() makes it (the URI's options), then the
+ * transfer (include/zcoap/transfer.h) sends the body in Block1 blocks when it does not fit one
+ * message, fetches every Block2 block of the answer, and hands each slice of the answer to
+ * @p cb with its offset as it arrives: nothing is assembled. Every request of the transfer
+ * carries the URI's options and a fresh token; a lost block is retransmitted by the endpoint
+ * (CON), and a block that times out ends the transfer (FAILED, ZCOAP_ETIMEOUT).
+ *
+ * While the transfer lasts, its requests' ZCOAP_EV_OUT_* events (tag 0) go to @p cb as
+ * reports, not to the client's event callback; other events (notifications, requests from the
+ * peer) go there as usual. The transfer takes the one request slot (NSTART = 1) until it ends:
+ * observation renewals and cancellations wait for its end.
+ *
+ * @param[in] params body (kept by the caller until the end), block sizes, random access
+ *            (zcoap_transfer_params_t; NULL: a download with the server's block size)
+ * @param[in] cb reports (DATA, PROGRESS, RESTARTED, then one DONE or FAILED); not NULL
+ * @retval 0 the first request is on its way
+ * @retval ZCOAP_EBUSY a request or a transfer is in flight
+ * @retval ZCOAP_ESTATE before the connection, after close, or from the hook
+ * @retval ZCOAP_EINVAL, ZCOAP_ENOSPC (the URI's options exceed
+ *         ZCOAP_UV_CLIENT_TRANSFER_OPTIONS_SIZE), the URI's errors, or zcoap_transfer_start()'s
+ */
+int zcoap_uv_client_transfer(zcoap_uv_client_t *c, uint8_t type, uint8_t method, const char *uri,
+                             const zcoap_transfer_params_t *params, zcoap_uv_transfer_cb cb,
+                             void *ctx);
+
+/**
+ * @brief zcoap_uv_client_transfer() in two steps, for options of your own: begin the first
+ *        request (a fresh token, the URI's options) into @p b, add options to it (Accept,
+ *        Content-Format, If-Match...; no payload), then zcoap_uv_client_transfer_send(). Every
+ *        request of the transfer carries them. Until the send, the client's request slot is
+ *        taken: a failed send releases it.
+ * @retval as zcoap_uv_client_transfer()
+ */
+int zcoap_uv_client_transfer_begin(zcoap_uv_client_t *c, uint8_t type, uint8_t method,
+                                   const char *uri, zcoap_builder_t *b);
+
+/**
+ * @brief Send the request begun with zcoap_uv_client_transfer_begin() as a block-wise transfer.
+ * @param[in] response_timeout_ms how long each request waits for its response once
+ *            acknowledged (separate responses) or sent (NON); 0: the endpoint's default
+ * @retval as zcoap_uv_client_transfer(); the builder's error (an option that did not fit)
+ */
+int zcoap_uv_client_transfer_send(zcoap_uv_client_t *c, zcoap_builder_t *b,
+                                  const zcoap_transfer_params_t *params,
+                                  uint32_t response_timeout_ms, zcoap_uv_transfer_cb cb, void *ctx);
+
+/** Whether a transfer of the client is under way. */
+bool zcoap_uv_client_transferring(const zcoap_uv_client_t *c);
+
+/**
+ * @brief Give up the transfer under way: its request in flight is forgotten (a late answer
+ *        gets RST) and no report follows. ZCOAP_ENOTFOUND when there is none.
+ */
+int zcoap_uv_client_transfer_cancel(zcoap_uv_client_t *c);
+
+/**
  * @brief The client's endpoint, for everything else (zcoap_ep_request_begin/send with options of
  *        your own, answering requests from the peer). Call zcoap_uv_client_flush() after using it
  *        outside an event callback, so datagrams go out and the timer is re-armed.
@@ -364,6 +476,17 @@ typedef struct zcoap_uv_peer zcoap_uv_peer_t;
  * sends nothing to that observer this time. An answer other than 2.xx is sent (without Observe)
  * and ends the observation (RFC 7641 §3.2). There is no request to read: a handler that looks at
  * @p req must test it for NULL first.
+ *
+ * Block-wise transfers (RFC 7959): the handler always answers with the whole representation
+ * (zcoap_uv_peer_respond(), or zcoap_uv_peer_respond_reader() for one that is not in memory); a
+ * 2.xx answer larger than one block of the server's @c block_szx goes out as the block the
+ * request asked for (Block2, late or early negotiation), so each GET of the next block calls the
+ * handler again. A notification larger than one block sends block 0 (§2.6); the client fetches
+ * the rest with GETs. Uploads (Block1): the adapter checks each block (in order, sized, within
+ * @c max_body; else it answers 4.08, 4.00 or 4.13 itself) and calls the handler with each block
+ * accepted once, @p req's payload being that block; zcoap_uv_peer_block1() says where it goes.
+ * A handler that returns without answering a block that is not the last gets 2.31 Continue
+ * answered for it; the answer to the last block is the answer to the whole body.
  */
 typedef void (*zcoap_uv_handler_fn)(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer,
                                     const zcoap_resource_t *res, const zcoap_msg_t *req);
@@ -434,7 +557,27 @@ typedef struct zcoap_uv_server_config {
      * hours to each observer (con_every 0, con_max_interval_s 86400, RFC 7641 §4.5).
      */
     zcoap_obs_policy_t obs_policy;
+    /**
+     * The largest block the server sends or asks for in block-wise transfers (RFC 7959 §2.2):
+     * 16 << block_szx bytes, 0-6 (default 6: 1024 bytes). The server uses less when a block of
+     * that size and the options it adds (#ZCOAP_UV_BLOCK_ROOM bytes) do not fit @c msg_cap. A
+     * 2.xx answer larger than one block is sent block-wise (Block2); a client's Block1 blocks
+     * larger than this are taken, and the answer asks for this size for the rest (§2.3).
+     */
+    uint8_t block_szx;
+    /**
+     * The largest request body taken, in bytes (default 1 MiB): a request announcing more
+     * (Size1), or a Block1 body growing past it, is answered 4.13 Request Entity Too Large with
+     * Size1 = max_body (RFC 7959 §2.9.3), without calling the handler. Nothing is kept of a
+     * body by the adapter: each block goes to the handler as it comes.
+     */
+    size_t max_body;
 } zcoap_uv_server_config_t;
+
+/** Bytes of a response besides its block's payload that the server keeps room for in msg_cap:
+ *  the header, an 8-byte token, the options the adapter adds (ETag, Observe, Content-Format,
+ *  Max-Age, Block2, Block1, Size2: 34 bytes at most) and the payload marker. */
+#define ZCOAP_UV_BLOCK_ROOM 64u
 
 /** Datagrams one recvmmsg() call reads at most when @c recvmmsg is set (libuv's limit). */
 #define ZCOAP_UV_SERVER_RECV_BATCH 20
@@ -482,6 +625,16 @@ typedef struct zcoap_uv_server_stats {
     /** removed by zcoap_uv_server_resource_gone(): sent 4.04, or registering (answered
      *  without Observe) */
     uint64_t observers_removed_gone;
+
+    /* Block-wise transfers (RFC 7959), answered by the adapter without calling the handler */
+    /** Block1 blocks out of sequence, of another body (Request-Tag, resource) or without
+     *  their first block: 4.08 Request Entity Incomplete (§2.5) */
+    uint64_t block_incomplete;
+    /** requests whose body (announced in Size1, or growing) exceeds max_body: 4.13 (§2.9.3) */
+    uint64_t block_too_large;
+    /** malformed Block1 or Block2 (SZX 7), a short block that is not the last: 4.00; a Block2
+     *  past the end of the representation: 4.02 */
+    uint64_t block_bad;
 } zcoap_uv_server_stats_t;
 
 /* Private: what the adapter keeps per observer, next to the core's zcoap_observer_t. */
@@ -498,6 +651,17 @@ typedef struct zcoap__uv_observer {
  * (max_observers of them). Add 12 bytes per resource (its sequence number and policy).
  */
 #define ZCOAP_UV_OBSERVER_SIZE (sizeof(zcoap_observer_t) + sizeof(zcoap__uv_observer_t))
+
+/* Private: a peer's block-wise state (RFC 7959): the request body under way (one per peer), and
+ * what the request being answered asked for, kept until it is answered (its view is gone by
+ * then when the answer is separate). 40 bytes on 64-bit systems. */
+typedef struct zcoap__uv_peer_blocks {
+    zcoap_block1_rx_t rx; /* the body under way (zcoap_block1_accept()) */
+    uint32_t rx_res;      /* the resource it is for, index + 1; 0: none */
+    uint32_t size1;       /* the request's Size1, 0: none */
+    uint32_t b1;          /* its Block1 for the answer: num << 4 | M << 3 | szx, and flags */
+    uint32_t b2;          /* the Block2 it asked for: num << 4 | szx, and flags */
+} zcoap__uv_peer_blocks_t;
 
 /** One peer of a server: an endpoint and the peer's address. Private but for @c data. */
 struct zcoap_uv_peer {
@@ -517,6 +681,7 @@ struct zcoap_uv_peer {
     uint32_t obs_head;    /* the first of them, slot + 1; 0: none */
     uint32_t obs_pending; /* those owed the newest state (a CON message was in flight) */
     uint32_t obs_answer;  /* the observer the request being answered registers, slot + 1 */
+    zcoap__uv_peer_blocks_t blocks;
 };
 
 /** A CoAP server on one UDP socket. Fields after @c data are private. */
@@ -550,6 +715,7 @@ struct zcoap_uv_server {
     zcoap_uv_peer_t *ntf_peer; /* a handler is answering with req NULL for this peer's */
     uint32_t ntf_tag;          /* observer (the tag of its notifications), or NULL */
     bool ntf_answered;         /* that handler has answered */
+    uint8_t block_szx;         /* the block size in effect: cfg.block_szx, capped by msg_cap */
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
 };
 

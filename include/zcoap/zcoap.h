@@ -13,6 +13,7 @@
 #include "zcoap/observe.h"
 #include "zcoap/proto.h"
 #include "zcoap/resource.h"
+#include "zcoap/transfer.h"
 
 #ifdef __cplusplus
 extern "C" {
