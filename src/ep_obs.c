@@ -82,6 +82,7 @@ int zcoap_ep_observe_begin(zcoap_ep_t *ep, uint8_t method, uint32_t tag, zcoap_b
         memcpy(o->token, ep->out_token, ep->out_token_len);
         o->renew_ms = ZCOAP_NEVER;
     }
+    o->method = method;
     ep->out_obs = (int8_t)(o - ep->cfg.observations);
     ep->out_tag = tag;
     return ZCOAP_OK;
@@ -96,7 +97,7 @@ int zcoap_ep_observe_cancel(zcoap_ep_t *ep, uint32_t tag, zcoap_builder_t *b)
         return ZCOAP_ENOTFOUND;
     if (b != NULL) {
         int rc =
-            zcoap_ep_request_begin_token(ep, ZCOAP_TYPE_CON, ZCOAP_GET, o->token, o->token_len, b);
+            zcoap_ep_request_begin_token(ep, ZCOAP_TYPE_CON, o->method, o->token, o->token_len, b);
         if (rc == ZCOAP_OK)
             rc = zcoap_builder_add_uint(b, ZCOAP_OPT_OBSERVE, ZCOAP_OBS_DEREGISTER);
         if (rc != ZCOAP_OK) {

@@ -325,8 +325,8 @@ static void download_step(zcoap_transfer_t *t, const zcoap_msg_t *resp, const zc
         keep_etag(t, resp);
     } else if (!same_etag(t, resp)) {
         bool may_restart = t->p.restart_on_etag_change && !t->block1_used &&
-                           (t->method == ZCOAP_GET || t->method == ZCOAP_FETCH) &&
-                           !t->p.block2_single && t->restarts < ZCOAP_TRANSFER_MAX_RESTARTS;
+                           zcoap_method_is_safe(t->method) && !t->p.block2_single &&
+                           t->restarts < ZCOAP_TRANSFER_MAX_RESTARTS;
         if (!may_restart) {
             finish(t, out, ZCOAP_TRANSFER_FAILED, ZCOAP_ECHANGED);
             return;

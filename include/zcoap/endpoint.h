@@ -110,6 +110,7 @@ typedef struct zcoap_ep_observation {
     uint8_t token[ZCOAP_MAX_TOKEN_LEN];
     uint8_t token_len; /* private */
     uint8_t state;     /* private: free, registering, established */
+    uint8_t method;    /* private: GET or FETCH, which the active cancellation repeats */
 } zcoap_ep_observation_t;
 
 /** Endpoint configuration: parameters and the caller's buffers. */
@@ -486,8 +487,9 @@ int zcoap_ep_observe_begin(zcoap_ep_t *ep, uint8_t method, uint32_t tag, zcoap_b
 /**
  * @brief Cancel the observation @p tag. Passive (@p b NULL): forget it; the next notification
  *        gets RST (§3.6). Active: also begin the GET with Observe 1 and the same token (§3.6,
- *        the preferred way); add the same options as the registration, then
- *        zcoap_ep_request_send().
+ *        the preferred way), or a FETCH for an observation registered with FETCH (RFC 8132
+ *        §2.4: the server tells the observation by its request); add the same options (and for
+ *        FETCH the same body) as the registration, then zcoap_ep_request_send().
  * @retval ZCOAP_OK, ZCOAP_ENOTFOUND (no such observation), or zcoap_ep_request_begin()'s errors
  *         (then the observation is kept)
  */

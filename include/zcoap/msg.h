@@ -74,6 +74,27 @@ static inline bool zcoap_code_is_request(uint8_t code)
     return code != 0 && ZCOAP_CODE_CLASS(code) == 0;
 }
 
+/**
+ * @brief Safe methods only read (RFC 7252 §5.1, RFC 8132 §2): GET and FETCH. A client may repeat
+ *        them at will, e.g. to restart a block-wise download.
+ */
+static inline bool zcoap_method_is_safe(uint8_t code)
+{
+    return code == ZCOAP_GET || code == ZCOAP_FETCH;
+}
+
+/**
+ * @brief Idempotent methods have the same effect done once or many times (RFC 7252 §5.1,
+ *        RFC 8132 §3): GET, FETCH, PUT, DELETE and iPATCH, but not POST nor PATCH. Only these
+ *        may be sent again as a new request (a new message ID, which de-duplication does not
+ *        catch) when the answer to the first was lost.
+ */
+static inline bool zcoap_method_is_idempotent(uint8_t code)
+{
+    return zcoap_method_is_safe(code) || code == ZCOAP_PUT || code == ZCOAP_DELETE ||
+           code == ZCOAP_IPATCH;
+}
+
 /** True for response codes (classes 2-5). */
 static inline bool zcoap_code_is_response(uint8_t code)
 {

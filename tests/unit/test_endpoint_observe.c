@@ -222,6 +222,45 @@ static void td_coap_obs_03_active_cancel(void **state)
     expect_sent_empty(f, T0, ZCOAP_TYPE_RST, 0x5060);
 }
 
+/* RFC 8132 §2.4: an observation registered with FETCH is cancelled with a FETCH (Observe 1, the
+ * same token), which the caller gives the registration's body again. */
+static void fetch_observation_cancels_with_fetch(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    zcoap_builder_t b;
+    assert_zcoap_ok(zcoap_ep_observe_begin(&f->ep, ZCOAP_FETCH, TAG, &b));
+    assert_zcoap_ok(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "test"));
+    assert_zcoap_ok(zcoap_builder_set_payload(&b, "q", 1));
+    assert_zcoap_ok(zcoap_ep_request_send(&f->ep, &b, 0, now(f)));
+    vnet_pump(&f->net);
+    zcoap_msg_t m;
+    const vnet_dgram_t *d = next_sent(f, now(f));
+    parse_ok(&m, d->data, d->len);
+    assert_int_equal(m.code, ZCOAP_FETCH);
+    expect_events(f, ZCOAP_EV_OUT_CON_SENT);
+    reg_t r = {.mid = m.mid, .token_len = m.token_len};
+    memcpy(r.token, m.token, m.token_len);
+    server_sends(f, &r, ZCOAP_TYPE_ACK, ZCOAP_CONTENT, r.mid, 3, -1, "v0");
+    expect_events(f, ZCOAP_EV_OUT_RESPONSE);
+    assert_true(zcoap_ep_observing(&f->ep, TAG));
+
+    assert_zcoap_ok(zcoap_ep_observe_cancel(&f->ep, TAG, &b));
+    assert_zcoap_ok(zcoap_builder_add_str(&b, ZCOAP_OPT_URI_PATH, "test"));
+    assert_zcoap_ok(zcoap_builder_set_payload(&b, "q", 1));
+    assert_zcoap_ok(zcoap_ep_request_send(&f->ep, &b, 0, now(f)));
+    vnet_pump(&f->net);
+    d = next_sent(f, now(f));
+    parse_ok(&m, d->data, d->len);
+    assert_int_equal(m.code, ZCOAP_FETCH);
+    assert_memory_equal(m.token, r.token, r.token_len);
+    uint32_t observe_value = 0;
+    assert_zcoap_ok(zcoap_msg_get_uint(&m, ZCOAP_OPT_OBSERVE, &observe_value));
+    assert_int_equal(observe_value, 1);
+    expect_payload(&m, "q");
+    expect_events(f, ZCOAP_EV_OUT_CON_SENT);
+}
+
 /* The server ends the observation with an error or a response without
  * Observe (§3.2); the observation is gone afterwards. */
 static void server_ends_the_observation(void **state)
@@ -383,6 +422,7 @@ int main(void)
         T(requests_while_observing),
         T(passive_cancel),
         T(td_coap_obs_03_active_cancel),
+        T(fetch_observation_cancels_with_fetch),
         T(server_ends_the_observation),
         T(registration_not_taken),
         T(observations_are_bounded),

@@ -386,6 +386,24 @@ static void print_text_payload_with_newline(void **state)
     assert_int_equal(strlen(out), (size_t)n);
 }
 
+/* RFC 7252 §5.1 and RFC 8132: FETCH is safe and idempotent, iPATCH idempotent, PATCH neither. */
+static void method_safety_and_idempotency(void **state)
+{
+    (void)state;
+    const struct {
+        uint8_t code;
+        bool safe, idempotent;
+    } cases[] = {
+        {ZCOAP_GET, true, true},     {ZCOAP_POST, false, false},    {ZCOAP_PUT, false, true},
+        {ZCOAP_DELETE, false, true}, {ZCOAP_FETCH, true, true},     {ZCOAP_PATCH, false, false},
+        {ZCOAP_IPATCH, false, true}, {ZCOAP_CONTENT, false, false}, {0, false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(zcoap_method_is_safe(cases[i].code), cases[i].safe);
+        assert_int_equal(zcoap_method_is_idempotent(cases[i].code), cases[i].idempotent);
+    }
+}
+
 static void code_macros_take_variables(void **state)
 {
     (void)state;
@@ -467,6 +485,7 @@ int main(void)
         cmocka_unit_test(print_binary_payload),
         cmocka_unit_test(print_text_payload_with_newline),
         cmocka_unit_test(code_macros_take_variables),
+        cmocka_unit_test(method_safety_and_idempotency),
         cmocka_unit_test(print_truncates_with_dots),
     };
     return cmocka_run_group_tests_name("names_print", tests, NULL, NULL);
