@@ -193,21 +193,16 @@ int zcoap_transfer_start(zcoap_transfer_t *t, zcoap_builder_t *b,
 
     if (params->body_len > 0) {
         size_t room = b->cap > (size_t)len + 1 ? b->cap - (size_t)len - 1 : 0;
-        bool fits_block = params->block1_szx == ZCOAP_TRANSFER_SZX_AUTO ||
-                          params->body_len <= zcoap_block_size(params->block1_szx);
-        /* Block1 only when the body does not fit in one message (§2.5, late negotiation). */
-        if (fits_block && params->body_len + BLOCK_OPTIONS_ROOM <= room) {
-            t->body_whole = true;
-        } else {
-            int fit = largest_szx(room > BLOCK_OPTIONS_ROOM ? room - BLOCK_OPTIONS_ROOM : 0);
-            if (fit < 0)
-                return ZCOAP_ENOSPC;
-            t->szx1 =
-                params->block1_szx != ZCOAP_TRANSFER_SZX_AUTO && params->block1_szx < (uint8_t)fit
-                    ? params->block1_szx
-                    : (uint8_t)fit;
-            t->block1_used = true;
-        }
+        int fit = largest_szx(room > BLOCK_OPTIONS_ROOM ? room - BLOCK_OPTIONS_ROOM : 0);
+        if (fit < 0)
+            return ZCOAP_ENOSPC;
+        t->szx1 = params->block1_szx != ZCOAP_TRANSFER_SZX_AUTO && params->block1_szx < (uint8_t)fit
+                      ? params->block1_szx
+                      : (uint8_t)fit;
+        /* Block1 only when the body is larger than one block (§2.5, late negotiation); with
+         * AUTO that is 1024 bytes at most, the payload RFC 7252 §4.6 expects to get through. */
+        t->body_whole = params->body_len <= zcoap_block_size(t->szx1);
+        t->block1_used = !t->body_whole;
         t->phase = ZCOAP__TRANSFER_UPLOAD;
     } else {
         t->phase = ZCOAP__TRANSFER_DOWNLOAD;

@@ -22,6 +22,14 @@
  *   DONE / FAILED: the transfer is over (ev.msg is the final response)
  * on ZCOAP_EV_OUT_TIMEOUT or _RESET: zcoap_transfer_abort(&t)
  * @endcode
+ * When zcoap_transfer_build() (or the send) fails, the transfer stays where it was: abort it
+ * and zcoap_ep_cancel() the request begun, or build again.
+ *
+ * Responses outside RFC 7959 fail the transfer with ZCOAP_EPROTO rather than pass for a final
+ * answer: a 2.31 Continue whose Block1 is missing or names another block, a 2.31 to the last
+ * block or to a body sent whole, a 2.xx to a follow-up without Block2, a block that starts past
+ * the bytes received or brings none. A block larger than asked for is taken when it starts
+ * where asked (a lenient reading of §2.4's MUST); the rest is asked for in the client's size.
  *
  * Tokens: every request of a transfer gets a fresh token from the endpoint (RFC 7959 §2.4
  * allows either). A delayed response to an earlier block then never passes for the answer to
@@ -58,8 +66,9 @@ typedef ptrdiff_t (*zcoap_body_read_fn)(void *ctx, size_t offset, uint8_t *out, 
 /** What a transfer sends and asks for. Zero it, then set what you need (see the defaults). */
 typedef struct zcoap_transfer_params {
     /** The request body: @c body_len bytes at @c body, or read through @c read (then @c body
-     *  is ignored). Sent in one message when it fits the request buffer and one block of
-     *  @c block1_szx, else block-wise (Block1) with Size1. */
+     *  is ignored). Sent in one message when it fits one block of @c block1_szx (with AUTO:
+     *  the largest block that fits the request buffer, 1024 bytes at most), else block-wise
+     *  (Block1) with Size1. */
     const uint8_t *body;
     size_t body_len;
     zcoap_body_read_fn read;
@@ -153,7 +162,8 @@ typedef struct zcoap_transfer {
 
 /**
  * @brief Prepare a transfer with a template buffer of @p tmpl_cap bytes: it holds the first
- *        request's header, token and options (not its body) while the transfer lasts.
+ *        request's options (and a 4-byte header; not its token nor its body) while the
+ *        transfer lasts.
  * @retval ZCOAP_OK, ZCOAP_EINVAL
  */
 int zcoap_transfer_init(zcoap_transfer_t *t, uint8_t *tmpl, size_t tmpl_cap);
