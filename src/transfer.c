@@ -387,6 +387,11 @@ int zcoap_transfer_response(zcoap_transfer_t *t, const zcoap_msg_t *resp,
     if (t->phase == ZCOAP__TRANSFER_UPLOAD && upload_step(t, resp, out))
         return ZCOAP_OK;
 
+    if (resp->code == ZCOAP_CONTINUE) {
+        /* 2.31 answers a Block1 block only (§2.9.1); none is in flight. */
+        finish(t, out, ZCOAP_TRANSFER_FAILED, ZCOAP_EPROTO);
+        return ZCOAP_OK;
+    }
     zcoap_block_t blk;
     int blk_rc = zcoap_msg_get_block(resp, ZCOAP_OPT_BLOCK2, &blk);
     if (ZCOAP_CODE_CLASS(resp->code) == 2 && blk_rc == ZCOAP_OK) {
