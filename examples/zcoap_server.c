@@ -2,15 +2,18 @@
  * zcoap-server: a CoAP server on the libuv adapter, for many peers at once.
  *
  *     zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS] [-v]
+ *     zcoap-server --print-large SIZE
  *
  * Resources (common/demo_resources.c): /hello (GET: 2.05 "Hello World!"), /echo (POST, PUT, FETCH,
- * PATCH, iPATCH: the request's payload back; FETCH 2.05, the others 2.04), /separate (GET: empty
- * ACK at once, then a CON 2.05 about 300 ms later), /time (GET: the time as text), /sensors/temp
- * (GET: a reading, a path of two segments), /obs (observable, RFC 7641: a counter that goes up
- * every second and is notified to its observers, NON but every 5th CON) and /.well-known/core,
- * generated from the table. Runs until SIGINT/SIGTERM or for SECONDS, then prints its counters,
- * Observe's among them. With -v it also prints how many observers there are whenever that
- * number changed (checked at each tick of /obs).
+ * PATCH, iPATCH: the request's payload back; FETCH 2.05, the others 2.04; bodies up to 4 MiB
+ * block-wise, RFC 7959, echoed block-wise), /separate (GET: empty ACK at once, then a CON 2.05
+ * about 300 ms later), /time (GET: the time as text), /sensors/temp (GET: a reading, a path of two
+ * segments), /obs (observable, RFC 7641: a counter that goes up every second and is notified to
+ * its observers, NON but every 5th CON), /large (GET, FETCH: 8192 bytes of text block-wise, or
+ * /large?size=N up to 4 MiB) and /.well-known/core, generated from the table. --print-large SIZE
+ * writes what /large?size=SIZE serves to stdout and exits (for tests to compare with). Runs until
+ * SIGINT/SIGTERM or for SECONDS, then prints its counters, Observe's among them. With -v it also
+ * prints how many observers there are whenever that number changed (checked at each tick of /obs).
  *
  * With -T THREADS above 1, as many servers, each on its own loop in its own thread, bind the same
  * address and port with reuse_port (SO_REUSEPORT): the kernel hands each peer to one of them by a
@@ -46,7 +49,8 @@ enum { OBS_RESOURCE = 5 }; /* /obs in the table, which its timer notifies */
 
 static const zcoap_resource_t resources[] = {
     DEMO_RESOURCE_HELLO, DEMO_RESOURCE_ECHO,         DEMO_RESOURCE_SEPARATE,
-    DEMO_RESOURCE_TIME,  DEMO_RESOURCE_SENSORS_TEMP, [OBS_RESOURCE] = DEMO_RESOURCE_OBS};
+    DEMO_RESOURCE_TIME,  DEMO_RESOURCE_SENSORS_TEMP, [OBS_RESOURCE] = DEMO_RESOURCE_OBS,
+    DEMO_RESOURCE_LARGE};
 
 enum { MAX_THREADS = 64 };
 
@@ -196,7 +200,7 @@ static void print_observe_summary(void)
 
 static void print_summary(void)
 {
-    uint64_t in = 0, out = 0, peers = 0, busy = 0;
+    uint64_t in = 0, out = 0, peers = 0, busy = 0, incomplete = 0, too_large = 0, bad = 0;
     for (int i = 0; i < n_workers; i++) {
         const zcoap_uv_server_stats_t *st = zcoap_uv_server_stats(&workers[i].server);
         if (n_workers > 1)
@@ -207,11 +211,17 @@ static void print_summary(void)
         out += st->datagrams_out;
         peers += st->peers_created;
         busy += st->pool_full;
+        incomplete += st->block_incomplete;
+        too_large += st->block_too_large;
+        bad += st->block_bad;
     }
     printf("zcoap-server: %llu datagrams in, %llu out, %llu peers served, %llu answered 5.03\n",
            (unsigned long long)in, (unsigned long long)out, (unsigned long long)peers,
            (unsigned long long)busy);
     print_observe_summary();
+    printf("zcoap-server: block-wise: %llu blocks out of sequence (4.08), %llu bodies too large "
+           "(4.13), %llu bad block options (4.00, 4.02)\n",
+           (unsigned long long)incomplete, (unsigned long long)too_large, (unsigned long long)bad);
 }
 
 static void print_address(const zcoap_uv_server_t *s)
@@ -235,15 +245,40 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: zcoap-server [-A ADDRESS] [-p PORT] [-n MAX_PEERS] [-T THREADS] [-t SECONDS]"
             " [-v]\n"
+            "       zcoap-server --print-large SIZE\n"
             "Serves /hello, /echo, /separate, /time, /sensors/temp, /obs (observable: a counter\n"
-            "notified every second, every 5th notification CON) and /.well-known/core.\n"
+            "notified every second, every 5th notification CON), /large and /.well-known/core.\n"
+            "Block-wise (RFC 7959, 1024-byte blocks or smaller as the client asks): /large is\n"
+            "8192 bytes of text, /large?size=N N bytes (up to %u); /echo takes bodies up to\n"
+            "%u bytes in Block1 blocks and echoes them block-wise. --print-large SIZE writes\n"
+            "what /large?size=SIZE serves to stdout and exits.\n"
             "ADDRESS defaults to 127.0.0.1 (use :: or ::1 for IPv6), PORT to 5683 (0: any\n"
             "free port, printed), MAX_PEERS to 1024 (per thread); runs until Ctrl-C or SECONDS.\n"
             "THREADS (default 1, at most %d) loops in as many threads share the port through\n"
             "SO_REUSEPORT, the kernel spreading peers over them by address hash; the summary\n"
             "shows how many peers each served. -v prints the number of observers when it\n"
             "changes.\n",
-            MAX_THREADS);
+            (unsigned)DEMO_LARGE_MAX_SIZE, (unsigned)DEMO_ECHO_MAX_BODY, MAX_THREADS);
+}
+
+/* --print-large SIZE: /large?size=SIZE, as the server generates it, to stdout. */
+static int print_large(const char *arg)
+{
+    char *end = NULL;
+    unsigned long size = strtoul(arg, &end, 10);
+    if (end == arg || *end != '\0' || size > DEMO_LARGE_MAX_SIZE) {
+        fprintf(stderr, "zcoap-server: --print-large: SIZE from 0 to %u\n",
+                (unsigned)DEMO_LARGE_MAX_SIZE);
+        return 1;
+    }
+    uint8_t chunk[4096];
+    for (size_t offset = 0; offset < size; offset += sizeof(chunk)) {
+        size_t n = size - offset < sizeof(chunk) ? size - offset : sizeof(chunk);
+        demo_large_fill(offset, chunk, n);
+        if (fwrite(chunk, 1, n, stdout) != n)
+            return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -257,6 +292,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--print-large") == 0 && i + 1 < argc) {
+            return print_large(argv[i + 1]);
         } else if (strcmp(argv[i], "-A") == 0 && i + 1 < argc) {
             address = argv[++i];
         } else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
@@ -291,6 +328,7 @@ int main(int argc, char **argv)
     cfg.n_resources = sizeof(resources) / sizeof(resources[0]);
     cfg.max_peers = (size_t)max_peers;
     cfg.reuse_port = threads > 1;
+    cfg.max_body = DEMO_ECHO_MAX_BODY; /* /echo takes bodies this large (RFC 7959 Block1) */
     /* Every server binds before any peer is served: a socket joining the SO_REUSEPORT group
      * later would move some peers to another server. Port 0: the others take the first one's. */
     n_workers = (int)threads;

@@ -2,8 +2,9 @@
  * endpoints from a pool allocated once at start; each peer has one uv_timer_t (libuv keeps timers
  * in a heap, so 100,000 of them cost O(log n) each) and runs the driver loop of endpoint.h. The
  * socket is read by recvmmsg, many datagrams per system call, into one buffer allocated at start
- * (or by recvmsg, one at a time). Requests go to server_dispatch.c, Observe (RFC 7641) is in
- * server_observe.c, binding and the receive buffer in server_socket.c. */
+ * (or by recvmsg, one at a time). Requests go to server_dispatch.c, block-wise transfers (RFC
+ * 7959) are in server_block.c, Observe (RFC 7641) in server_observe.c, binding and the receive
+ * buffer in server_socket.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,8 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg)
     cfg->max_observers = 256;
     cfg->obs_policy.con_every = 0; /* NON, and a CON at least every 24 hours (RFC 7641 §4.5) */
     cfg->obs_policy.con_max_interval_s = ZCOAP_OBS_CON_MAX_INTERVAL_S;
+    cfg->block_szx = ZCOAP_BLOCK_SZX_MAX; /* 1024-byte blocks (RFC 7959 §2.2) */
+    cfg->max_body = 1u << 20;
 }
 
 /* ---- peers by address ------------------------------------------------------------------------ */
@@ -141,6 +144,7 @@ static zcoap_uv_peer_t *new_peer(zcoap_uv_server_t *s, const struct sockaddr_sto
     p->in_use = true;
     p->flushing = p->flush_again = false;
     p->observers = p->obs_head = p->obs_pending = p->obs_answer = 0;
+    memset(&p->blocks, 0, sizeof(p->blocks));
     uint32_t bucket = bucket_of(s, a);
     p->hash_next = s->buckets[bucket];
     s->buckets[bucket] = index + 1u;
@@ -377,13 +381,14 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
         cfg->max_peers > 0x7FFFFFFFu || cfg->msg_cap >= ZCOAP_UV_CLIENT_RX_SIZE ||
         cfg->msg_cap < 16 || cfg->resp_slots == 0 || cfg->resp_slots > 127 || cfg->dedup_cap == 0 ||
         cfg->dedup_cap > 127 || (cfg->resources == NULL && cfg->n_resources > 0) ||
-        cfg->max_observers > ZCOAP__UV_OBS_MAX_OBSERVERS)
+        cfg->max_observers > ZCOAP__UV_OBS_MAX_OBSERVERS || cfg->block_szx > ZCOAP_BLOCK_SZX_MAX)
         return ZCOAP_EINVAL;
     void *data = s->data;
     memset(s, 0, sizeof(*s));
     s->data = data;
     s->loop = loop;
     s->cfg = *cfg;
+    s->block_szx = zcoap__uv_block_szx(cfg);
     s->n_buckets = 1;
     while (s->n_buckets < 2u * cfg->max_peers)
         s->n_buckets <<= 1;
@@ -435,6 +440,14 @@ int zcoap_uv_server_address(const zcoap_uv_server_t *s, struct sockaddr_storage 
         return ZCOAP_EINVAL;
     int len = (int)sizeof(*out);
     return uv_udp_getsockname(&s->udp, (struct sockaddr *)out, &len);
+}
+
+int zcoap_uv_peer_address(const zcoap_uv_peer_t *peer, struct sockaddr_storage *out)
+{
+    if (peer == NULL || out == NULL || !peer->in_use)
+        return ZCOAP_EINVAL;
+    *out = peer->addr;
+    return ZCOAP_OK;
 }
 
 const zcoap_uv_server_stats_t *zcoap_uv_server_stats(const zcoap_uv_server_t *s)

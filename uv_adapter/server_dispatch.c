@@ -1,6 +1,7 @@
 /* Requests to the server: dispatch through the resource table to the handlers, the listing of
  * /.well-known/core generated from the table (RFC 6690), and the answers a handler gives
- * (respond, ack), which for a handler called with req NULL are an observer's notification. */
+ * (respond, ack), which for a handler called with req NULL are an observer's notification.
+ * Block-wise slicing of the answers and the check of Block1 blocks are in server_block.c. */
 #include "server_internal.h"
 
 /* Content-Format and Max-Age of an answer or a notification. */
@@ -21,34 +22,80 @@ static bool notifying(const zcoap_uv_peer_t *peer)
     return peer->server->ntf_peer == peer;
 }
 
-int zcoap_uv_peer_respond_opts(zcoap_uv_peer_t *peer, uint8_t code,
-                               const zcoap_uv_respond_opts_t *opts, const void *payload,
-                               size_t payload_len)
+/* Options an application gives are checked before anything is begun. */
+static bool opts_valid(const zcoap_uv_respond_opts_t *opts)
+{
+    return opts == NULL ||
+           (opts->max_age_s <= (int64_t)UINT32_MAX && opts->etag_len <= 8u /* RFC 7252 §5.10.6 */ &&
+            (opts->etag != NULL || opts->etag_len == 0));
+}
+
+int zcoap__uv_respond(zcoap_uv_peer_t *peer, uint8_t code, const zcoap_uv_respond_opts_t *opts,
+                      const zcoap__uv_body_t *body, int64_t size1)
 {
     zcoap_builder_t b;
-    if (peer == NULL || !peer->in_use || (opts != NULL && opts->max_age_s > (int64_t)UINT32_MAX))
+    if (peer == NULL || !peer->in_use || !opts_valid(opts) ||
+        (body->data == NULL && body->read == NULL && body->total > 0))
         return ZCOAP_EINVAL;
     zcoap_uv_server_t *s = peer->server;
     if (s->closing || s->hook.running)
         return ZCOAP_ESTATE;
     if (notifying(peer))
-        return zcoap__uv_obs_answer_notification(s, code, opts, payload, payload_len);
+        return zcoap__uv_obs_answer_notification(s, code, opts, body);
+    zcoap__uv_answer_plan_t plan;
+    zcoap__uv_block_plan(peer, code, body->total, false, &plan);
     /* A NON request gets a NON response, a CON one a piggybacked or CON separate response. */
     bool confirmable = zcoap_ep_request_type(&peer->ep) == ZCOAP_TYPE_CON;
-    int rc = zcoap_ep_response_begin(&peer->ep, code, confirmable, &b);
+    int rc = zcoap_ep_response_begin(&peer->ep, plan.code, confirmable, &b);
     if (rc != ZCOAP_OK)
         return rc;
-    zcoap__uv_add_respond_opts(&b, opts);
+    bool past_end = plan.code != code; /* RFC 7959: a Block2 past the end, answered 4.02 */
+    if (!past_end)
+        zcoap__uv_add_respond_opts(&b, opts);
+    zcoap__uv_block_add_options(&b, &plan, opts, body->total);
+    if (size1 >= 0)
+        (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_SIZE1, (uint32_t)size1);
     /* RFC 7641 §4.1: only a successful answer to a registration carries Observe (and keeps the
      * observer); any other answer serves it as a plain GET. */
-    bool observe = (code >> 5) == 2u && zcoap__uv_obs_add_observe(peer, &b);
-    (void)zcoap_builder_set_payload(&b, payload, payload_len);
+    bool observe = (plan.code >> 5) == 2u && zcoap__uv_obs_add_observe(peer, &b);
+    bool read_failed = false;
+    if (past_end) {
+        static const char diagnostic[] = "no such block";
+        (void)zcoap_builder_set_payload(&b, diagnostic, sizeof(diagnostic) - 1u);
+        s->stats.block_bad++;
+    } else {
+        (void)zcoap__uv_block_put_payload(&b, &plan, body, &read_failed);
+    }
+    if (read_failed) {
+        zcoap__uv_answer_internal_error(&b);
+        plan.code = ZCOAP_INTERNAL_SERVER_ERROR;
+        observe = false;
+    }
     rc = zcoap_ep_response_send(&peer->ep, &b, uv_now(s->loop));
     if (rc == ZCOAP_OK) {
         zcoap__uv_obs_answered(peer, observe);
+        zcoap__uv_block_answered(peer, plan.code);
         zcoap__uv_peer_flush(peer);
     }
     return rc;
+}
+
+int zcoap_uv_peer_respond_opts(zcoap_uv_peer_t *peer, uint8_t code,
+                               const zcoap_uv_respond_opts_t *opts, const void *payload,
+                               size_t payload_len)
+{
+    const zcoap__uv_body_t body = {.data = payload, .total = payload_len, .read = NULL};
+    return zcoap__uv_respond(peer, code, opts, &body, -1);
+}
+
+int zcoap_uv_peer_respond_reader(zcoap_uv_peer_t *peer, uint8_t code,
+                                 const zcoap_uv_respond_opts_t *opts, size_t total,
+                                 zcoap_uv_slice_fn read, void *ctx)
+{
+    if (read == NULL)
+        return ZCOAP_EINVAL;
+    const zcoap__uv_body_t body = {.data = NULL, .total = total, .read = read, .ctx = ctx};
+    return zcoap__uv_respond(peer, code, opts, &body, -1);
 }
 
 int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
@@ -65,8 +112,10 @@ int zcoap_uv_peer_ack(zcoap_uv_peer_t *peer)
     if (peer->server->closing || peer->server->hook.running || notifying(peer))
         return ZCOAP_ESTATE;
     int rc = zcoap_ep_respond_ack(&peer->ep, uv_now(peer->server->loop));
-    if (rc == ZCOAP_OK)
+    if (rc == ZCOAP_OK) {
+        zcoap__uv_block_held(peer); /* the handler answers later: no automatic 2.31 */
         zcoap__uv_peer_flush(peer);
+    }
     return rc;
 }
 
@@ -95,6 +144,10 @@ void zcoap__uv_dispatch(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
     const zcoap_resource_t *res = NULL;
     uint8_t code = zcoap_resource_dispatch(s->cfg.resources, s->cfg.n_resources, req, &res);
     zcoap__uv_obs_on_request(peer, res, code, req);
+    /* RFC 7959: a Block1 block out of sequence, too large or malformed is answered here. */
+    bool handled = code == 0 && res->handler != NULL;
+    if (!zcoap__uv_block_on_request(peer, handled ? res : NULL, req))
+        return;
     if (code == ZCOAP_NOT_FOUND && zcoap_path_matches(req, ".well-known/core")) {
         answer_well_known(peer, req);
         return;
@@ -109,4 +162,5 @@ void zcoap__uv_dispatch(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
         return;
     }
     handler(s, peer, res, req);
+    zcoap__uv_block_after_handler(peer);
 }

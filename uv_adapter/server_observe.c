@@ -208,9 +208,11 @@ void zcoap__uv_obs_answered(zcoap_uv_peer_t *peer, bool observe)
 }
 
 /* Send one notification to observer @p idx (or its final error answer): CON or NON by the
- * resource's policy, Observe carrying the resource's sequence number when it is 2.xx. */
+ * resource's policy, Observe carrying the resource's sequence number when it is 2.xx. A
+ * representation larger than one block goes as block 0 (RFC 7959 §2.6): the client fetches the
+ * rest with GETs. */
 static int obs_emit(zcoap_uv_server_t *s, uint32_t idx, uint8_t code,
-                    const zcoap_uv_respond_opts_t *opts, const void *payload, size_t payload_len)
+                    const zcoap_uv_respond_opts_t *opts, const zcoap__uv_body_t *body)
 {
     zcoap_observer_t *o = &s->obs.slots[idx];
     zcoap__uv_observer_t *st = &s->obs_state[idx];
@@ -228,6 +230,8 @@ static int obs_emit(zcoap_uv_server_t *s, uint32_t idx, uint8_t code,
         con = zcoap_obs_next_is_confirmable(o, &s->obs_policy[r], now);
     }
     bool success = (code >> 5) == 2u;
+    zcoap__uv_answer_plan_t plan;
+    zcoap__uv_block_plan(peer, code, body->total, true, &plan);
     zcoap_builder_t b;
     int rc =
         zcoap_ep_notify_begin(&peer->ep, o->token, o->token_len, code, con, obs_tag(s, idx), &b);
@@ -235,7 +239,13 @@ static int obs_emit(zcoap_uv_server_t *s, uint32_t idx, uint8_t code,
         if (success)
             (void)zcoap_builder_add_uint(&b, ZCOAP_OPT_OBSERVE, s->obs_seq[r]);
         zcoap__uv_add_respond_opts(&b, opts);
-        (void)zcoap_builder_set_payload(&b, payload, payload_len);
+        zcoap__uv_block_add_options(&b, &plan, opts, body->total);
+        bool read_failed = false;
+        (void)zcoap__uv_block_put_payload(&b, &plan, body, &read_failed);
+        if (read_failed) {
+            zcoap__uv_answer_internal_error(&b); /* an error: the last notification (§3.2) */
+            success = false;
+        }
         rc = zcoap_ep_notify_send(&peer->ep, &b, now);
     }
     if (rc != ZCOAP_OK) {
@@ -269,14 +279,14 @@ static int obs_emit(zcoap_uv_server_t *s, uint32_t idx, uint8_t code,
 }
 
 int zcoap__uv_obs_answer_notification(zcoap_uv_server_t *s, uint8_t code,
-                                      const zcoap_uv_respond_opts_t *opts, const void *payload,
-                                      size_t payload_len)
+                                      const zcoap_uv_respond_opts_t *opts,
+                                      const zcoap__uv_body_t *body)
 {
     uint32_t idx;
     if (s->ntf_answered || !obs_by_tag(s->ntf_peer, s->ntf_tag, &idx))
         return ZCOAP_ESTATE; /* one answer per notification; or the observer left meanwhile */
     s->ntf_answered = true;
-    return obs_emit(s, idx, code, opts, payload, payload_len);
+    return obs_emit(s, idx, code, opts, body);
 }
 
 /* Give observer @p idx what it is owed: the resource's current state, which its handler produces
@@ -288,7 +298,8 @@ static void obs_serve(zcoap_uv_server_t *s, uint32_t idx)
     zcoap__uv_observer_t *st = &s->obs_state[idx];
     zcoap_uv_peer_t *peer = o->peer;
     if ((st->flags & OBS_GONE) != 0) {
-        (void)obs_emit(s, idx, ZCOAP_NOT_FOUND, NULL, NULL, 0);
+        const zcoap__uv_body_t none = {.data = NULL, .total = 0, .read = NULL};
+        (void)obs_emit(s, idx, ZCOAP_NOT_FOUND, NULL, &none);
     } else {
         const zcoap_resource_t *res = o->resource;
         zcoap_uv_handler_fn handler = (zcoap_uv_handler_fn)(uintptr_t)res->handler;

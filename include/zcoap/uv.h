@@ -743,8 +743,18 @@ int zcoap_uv_server_address(const zcoap_uv_server_t *s, struct sockaddr_storage 
  *        (CON). @p content_format < 0 adds no Content-Format. Called by the handler of an
  *        observable resource with req NULL, it sends the notification instead (see
  *        zcoap_uv_handler_fn).
+ *
+ * Block-wise (RFC 7959): give the whole representation. A 2.xx answer (but 2.31) larger than one
+ * block of the server's block size, or to a request that asked for a block (Block2), carries
+ * the block asked for (§2.4): block 0 with M set when the request asked none (late
+ * negotiation); the block at the offset asked, in the smaller of the client's and the server's
+ * size (early negotiation), with Size2 (the whole size) on block 0 and whenever the request
+ * carried Size2 (§4). A block past the end is answered 4.02 Bad Option. The answer to a Block1
+ * request carries Block1 (§2.3) when it is 2.xx. Other codes carry the payload whole.
+ * @p payload is copied; it may be freed when this returns.
  * @retval 0, ZCOAP_EINVAL, ZCOAP_ESTATE (nothing to answer, the server is closing, or a
- *         notification was already answered), or the builder's error (too large)
+ *         notification was already answered), or the builder's error (too large: an answer
+ *         that is not sliced, such as an error's diagnostic, must fit msg_cap)
  */
 int zcoap_uv_peer_respond(zcoap_uv_peer_t *peer, uint8_t code, int content_format,
                           const void *payload, size_t payload_len);
@@ -755,15 +765,85 @@ typedef struct zcoap_uv_respond_opts {
     int64_t max_age_s;  /**< Max-Age in seconds (§5.10.5), 0 to 2^32 - 1; < 0: none, which the
                              client takes as 60 s. An observer that hears nothing for longer
                              registers again (RFC 7641 §3.3.1). */
+    /** ETag (RFC 7252 §5.10.6) of the representation, etag_len bytes: sent with 2.xx answers,
+     *  on every block of a block-wise one (RFC 7959 §2.4), so that a client sees a change
+     *  between blocks */
+    const uint8_t *etag;
+    /** the ETag's length, 0-8; 0: no ETag */
+    size_t etag_len;
 } zcoap_uv_respond_opts_t;
 
 /**
  * @brief zcoap_uv_peer_respond() with options (@p opts may be NULL: none).
- * @retval as zcoap_uv_peer_respond(); ZCOAP_EINVAL for a Max-Age above 2^32 - 1
+ * @retval as zcoap_uv_peer_respond(); ZCOAP_EINVAL for a Max-Age above 2^32 - 1 or an ETag
+ *         longer than 8 bytes
  */
 int zcoap_uv_peer_respond_opts(zcoap_uv_peer_t *peer, uint8_t code,
                                const zcoap_uv_respond_opts_t *opts, const void *payload,
                                size_t payload_len);
+
+/**
+ * @brief Reads a slice of a representation for zcoap_uv_peer_respond_reader().
+ *
+ * Called during zcoap_uv_peer_respond_reader(), at most once per call, on the loop's thread.
+ * @param[in]  ctx    the context given to zcoap_uv_peer_respond_reader()
+ * @param[in]  offset where the slice starts in the representation, in bytes
+ * @param[out] out    where to write it: the response's payload in the peer's buffer
+ * @param[in]  len    how many bytes to write, exactly (offset + len <= total)
+ * @return 0 when @p out holds the @p len bytes; a negative error otherwise: the peer is then
+ *         answered 5.00 Internal Server Error instead
+ */
+typedef int (*zcoap_uv_slice_fn)(void *ctx, size_t offset, uint8_t *out, size_t len);
+
+/**
+ * @brief zcoap_uv_peer_respond_opts() for a representation that is not in memory: @p read
+ *        writes the one slice the answer carries straight into the response buffer (no copy),
+ *        so a representation of any size costs one block of memory.
+ *
+ * The slice is chosen as zcoap_uv_peer_respond() chooses it (the whole representation when
+ * it fits one block and no block was asked, else the block asked for). A notification (a
+ * handler called with req NULL) carries block 0.
+ * @param[in] total the representation's size in bytes
+ * @param[in] read  fills the slice; not NULL
+ * @param[in] ctx   passed to @p read
+ * @retval as zcoap_uv_peer_respond_opts(); 0 also when @p read failed and 5.00 went out
+ */
+int zcoap_uv_peer_respond_reader(zcoap_uv_peer_t *peer, uint8_t code,
+                                 const zcoap_uv_respond_opts_t *opts, size_t total,
+                                 zcoap_uv_slice_fn read, void *ctx);
+
+/** Where the block of a Block1 request goes in the body (zcoap_uv_peer_block1()). */
+typedef struct zcoap_uv_block1 {
+    size_t offset; /**< where the request's payload goes in the body, in bytes */
+    bool last;     /**< the last block: the answer to this request answers the whole body */
+    /** the body's size as the client announced it (Size1, RFC 7959 §4), 0 when it did not */
+    uint32_t size1;
+} zcoap_uv_block1_t;
+
+/**
+ * @brief The block of the body that the pending request of @p peer carries (RFC 7959 §2.3):
+ *        its offset, whether it is the last, and the announced size. Valid until the request
+ *        is answered; the block itself is the request's payload.
+ *
+ * Blocks reach the handler in order, each once (a retransmission gets the stored answer), the
+ * first at offset 0; each block but the last is full size. One body is received per peer at a
+ * time: a new first block (even with another Request-Tag, RFC 9175 §3.3) replaces the body
+ * under way, whose next block then gets 4.08.
+ * @retval 0 @p out filled
+ * @retval ZCOAP_ENOTFOUND the pending request has no Block1 (its payload is the whole body), or
+ *         there is no pending request (a notification)
+ * @retval ZCOAP_EINVAL NULL arguments
+ */
+int zcoap_uv_peer_block1(const zcoap_uv_peer_t *peer, zcoap_uv_block1_t *out);
+
+/**
+ * @brief The address of @p peer (IPv4 or IPv6, zero-filled around): to log it, or to key what
+ *        the application keeps per client. A peer slot is reused for another address once its
+ *        exchanges are over (see zcoap_uv_server_config_t), so a peer pointer alone does not
+ *        name a client for long; its address does.
+ * @retval 0, ZCOAP_EINVAL (NULL arguments, or a peer not in use)
+ */
+int zcoap_uv_peer_address(const zcoap_uv_peer_t *peer, struct sockaddr_storage *out);
 
 /**
  * @brief Acknowledge the pending CON request of @p peer now (empty ACK); the answer will be a
