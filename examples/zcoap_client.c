@@ -4,12 +4,18 @@
  *
  *     zcoap-client [options] URI        (zcoap-client -h lists the options)
  *
- * One request (or a ping) per run: the client resolves the URI's host, connects a UDP socket,
- * sends the request built with the endpoint's builder (the URI's options, then -t/-A/-O, then the
- * payload), retransmits a CON request as RFC 7252 §4.2 says, waits for a piggybacked, separate
- * or NON response (§5.2) and prints its payload on stdout. Block-wise transfers (RFC 7959) are
- * not implemented: a response with more Block2 blocks has its first block printed and a warning.
- * The command line is read by zcoap_client_args.c.
+ * One request (or a ping) per run: the client resolves the URI's host, connects a UDP socket and
+ * sends the request as a block-wise transfer (RFC 7959, zcoap_uv_client_transfer_begin/_send):
+ * the URI's options, then -t/-A/-O, repeated on every request of the transfer; a body (-e, -f)
+ * larger than one block (1024 bytes, the most that fits a message, or -b SIZE) goes in Block1
+ * blocks, a regular -f file read block by block with pread (any size, never loaded whole),
+ * standard input read into memory first (STDIN_BODY_MAX); an answer in Block2 blocks is fetched
+ * block by block (early negotiation with -b, random access to one block with -b NUM,SIZE) and
+ * each slice written as it comes, to stdout or at its offset in the -o FILE. Each request is
+ * retransmitted as RFC 7252 §4.2 says and may get a piggybacked, separate or NON response
+ * (§5.2). -T keeps the older path: one request with that token, no block-wise transfer (an
+ * answer in blocks has its first block printed and a warning). The command line is read by
+ * zcoap_client_args.c.
  *
  * -s SECONDS observes the resource instead (RFC 7641, libcoap's -s): the adapter registers (GET
  * with Observe 0), renews the registration when Max-Age passes without a notification, and
@@ -19,9 +25,13 @@
  *
  * Exit status, for scripts: 0 a 2.xx response (or the pong of -m ping; with -s, the server took
  * the observation); 1 a 4.xx/5.xx response (with -s also: the registration was answered without
- * Observe, or an error ended the observation); 2 usage error, bad URI, unreadable file, request
- * too large for one message; 3 no answer in time; 4 the peer rejected the request with RST; 5
- * network, resolution or system error.
+ * Observe, or an error ended the observation); 2 usage error, bad URI, unreadable file, options
+ * too long to repeat on every block, with -T a request too large for one message; 3 no answer in
+ * time (-B without an answer, or MAX_RETRANSMIT reached); 4 the peer rejected the request with
+ * RST; 5 network, resolution or system error (also a -f file that cannot be read or a -o file
+ * that cannot be written mid-transfer); 6 a block-wise transfer broke off: the representation
+ * changed between blocks (another ETag; with a -o regular file the download starts again
+ * instead, ZCOAP_TRANSFER_MAX_RESTARTS times) or the server broke RFC 7959.
  *
  * -v prints each datagram on stderr in zcoap's one-line format (zcoap_msg_print, the format of
  * libcoap's -v 7), "->" sent and "<-" received, from the adapter's datagram hook: every datagram
@@ -31,10 +41,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "zcoap/uv.h"
 #include "zcoap_client_args.h"
@@ -59,6 +73,16 @@ struct app {
     bool con_sent;            /* -v: con_mid is the last CON we sent */
     uint16_t con_mid;         /* -v: a CON sent again with it is a retransmission */
     unsigned retransmissions; /* counted by -v */
+    /* The answer of a transfer: standard output, or the -o FILE opened when the answer comes. */
+    bool out_opened;
+    int out_fd;          /* the -o FILE, or -1 for standard output */
+    bool out_seekable;   /* a regular file: each slice written at its offset (pwrite) */
+    bool restartable;    /* -o names a regular file: an ETag change starts the download again */
+    bool out_base_known; /* -b NUM,SIZE: the file starts at the block's first byte */
+    size_t out_base;
+    size_t out_end;  /* bytes of the representation written, from out_base */
+    int read_errno;  /* the -f file's read error, if any */
+    bool file_short; /* the -f file ended before its size at the start */
 };
 
 static struct app app; /* static: the client and its buffers are a few kilobytes */
@@ -125,6 +149,9 @@ static void finish(struct app *a, int status)
         return;
     a->finished = true;
     a->status = status;
+    if (a->out_fd >= 0)
+        (void)close(a->out_fd); /* a run that failed: what was written stays */
+    a->out_fd = -1;
     zcoap_uv_client_close(&a->client, NULL);
     if (a->timer_open)
         uv_close((uv_handle_t *)&a->wait_timer, NULL);
@@ -146,6 +173,13 @@ static void no_answer(struct app *a, const char *why)
     else
         say(a, why, NULL);
     finish(a, STATUS_TIMEOUT);
+}
+
+/* -B in milliseconds, as the endpoint takes a response timeout. */
+static uint32_t wait_ms(const struct options *o)
+{
+    uint64_t ms = (uint64_t)o->wait_s * 1000u;
+    return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
 static void on_wait_over(uv_timer_t *t)
@@ -191,7 +225,7 @@ static void on_response(struct app *a, const zcoap_msg_t *msg)
         !a->opt.quiet)
         fprintf(stderr,
                 PROGRAM ": warning: the response comes in blocks (Block2 %u/M/%u); only block "
-                        "%u is printed: block-wise transfers (RFC 7959) are not implemented\n",
+                        "%u is printed: -T disables block-wise transfers (RFC 7959)\n",
                 (unsigned)block.num, (unsigned)zcoap_block_size(block.szx), (unsigned)block.num);
     finish(a, STATUS_SUCCESS);
 }
@@ -372,57 +406,309 @@ static void on_event(zcoap_uv_client_t *c, const zcoap_event_t *ev)
     }
 }
 
-/* Build and send the request: the token of -T or a random one, the URI's options, -t, -A, -O,
- * the payload. */
-static void send_request(struct app *a)
+/* -t, -A and -O into the request begun in @p b (after the URI's options); the builder's first
+ * error (an -O that did not fit is named on stderr). */
+static int add_request_options(const struct options *o, zcoap_builder_t *b)
 {
-    const struct options *o = &a->opt;
-    zcoap_ep_t *ep = zcoap_uv_client_endpoint(&a->client);
-    zcoap_builder_t b;
-    int rc = o->token_given
-                 ? zcoap_ep_request_begin_token(ep, o->type, o->method, o->token, o->token_len, &b)
-                 : zcoap_ep_request_begin(ep, o->type, o->method, &b);
-    if (rc != ZCOAP_OK) {
-        say(a, "cannot start the request", zcoap_uv_strerror(rc));
-        finish(a, STATUS_NETWORK);
-        return;
-    }
-    rc = zcoap_builder_add_uri(&b, o->uri, strlen(o->uri), ZCOAP_URI_OPT_DEFAULT, NULL);
-    if (rc == ZCOAP_OK && o->content_format >= 0)
-        rc = zcoap_builder_add_uint(&b, ZCOAP_OPT_CONTENT_FORMAT, (uint32_t)o->content_format);
+    int rc = ZCOAP_OK;
+    if (o->content_format >= 0)
+        rc = zcoap_builder_add_uint(b, ZCOAP_OPT_CONTENT_FORMAT, (uint32_t)o->content_format);
     if (rc == ZCOAP_OK && o->accept >= 0)
-        rc = zcoap_builder_add_uint(&b, ZCOAP_OPT_ACCEPT, (uint32_t)o->accept);
+        rc = zcoap_builder_add_uint(b, ZCOAP_OPT_ACCEPT, (uint32_t)o->accept);
     for (size_t i = 0; rc == ZCOAP_OK && i < o->n_extra; i++) {
         const struct extra_option *x = &o->extra[i];
-        rc = x->is_uint ? zcoap_builder_add_uint(&b, x->num, x->uint_value)
-                        : zcoap_builder_add_opt(&b, x->num, x->bytes, x->len);
+        rc = x->is_uint ? zcoap_builder_add_uint(b, x->num, x->uint_value)
+                        : zcoap_builder_add_opt(b, x->num, x->bytes, x->len);
         if (rc != ZCOAP_OK && !o->quiet) {
             const char *name = zcoap_opt_name(x->num);
             fprintf(stderr, PROGRAM ": option %u (%s): %s\n", (unsigned)x->num,
                     name != NULL ? name : "unknown", zcoap_strerror(rc));
         }
     }
-    if (rc == ZCOAP_OK)
+    return rc;
+}
+
+/* -T: build and send one request: the token of -T, the URI's options, -t, -A, -O, the payload.
+ * No block-wise transfer, since each of its requests has a fresh token. */
+static void send_request(struct app *a)
+{
+    const struct options *o = &a->opt;
+    zcoap_ep_t *ep = zcoap_uv_client_endpoint(&a->client);
+    zcoap_builder_t b;
+    int rc = zcoap_ep_request_begin_token(ep, o->type, o->method, o->token, o->token_len, &b);
+    if (rc != ZCOAP_OK) {
+        say(a, "cannot start the request", zcoap_uv_strerror(rc));
+        finish(a, STATUS_NETWORK);
+        return;
+    }
+    rc = zcoap_builder_add_uri(&b, o->uri, strlen(o->uri), ZCOAP_URI_OPT_DEFAULT, NULL);
+    int opt_rc = rc == ZCOAP_OK ? add_request_options(o, &b) : rc;
+    if (opt_rc == ZCOAP_OK)
         rc = zcoap_builder_set_payload(&b, o->payload, o->payload_len);
     ptrdiff_t len = zcoap_builder_finish(&b);
     if (len < 0) {
-        if (rc == ZCOAP_OK || len == ZCOAP_ENOSPC) /* an option's error is told already */
+        if (opt_rc == ZCOAP_OK || len == ZCOAP_ENOSPC) /* an option's error is told already */
             say(a, "cannot build the request", zcoap_strerror((int)len));
         if (len == ZCOAP_ENOSPC)
-            say(a, "it does not fit one message; block-wise transfers are not implemented", NULL);
+            say(a, "it does not fit one message, which -T needs: it disables block-wise transfers",
+                NULL);
         finish(a, STATUS_USAGE);
         return;
     }
     /* A response may take all of -B once the request is acknowledged (separate responses). */
-    uint64_t wait_ms = (uint64_t)o->wait_s * 1000u;
-    rc = zcoap_ep_request_send(ep, &b, wait_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)wait_ms,
-                               uv_now(&a->loop));
+    rc = zcoap_ep_request_send(ep, &b, wait_ms(o), uv_now(&a->loop));
     if (rc != ZCOAP_OK) {
         say(a, "cannot send the request", zcoap_uv_strerror(rc));
         finish(a, STATUS_NETWORK);
         return;
     }
     zcoap_uv_client_flush(&a->client); /* out it goes; the SENT event arrives */
+}
+
+/* ---- block-wise transfers (RFC 7959) --------------------------------------------------------- */
+
+/* The transfer's read callback for a regular -f file: @p len bytes at @p offset, as the block
+ * that carries them is built; fewer when the file has shrunk (the transfer then fails). */
+static ptrdiff_t read_body(void *ctx, size_t offset, uint8_t *out, size_t len)
+{
+    struct app *a = ctx;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(a->opt.body_fd, out + done, len - done, (off_t)(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            a->read_errno = errno;
+            return uv_translate_sys_error(errno);
+        }
+        if (n == 0) {
+            a->file_short = true;
+            break;
+        }
+        done += (size_t)n;
+    }
+    return (ptrdiff_t)done;
+}
+
+/* Whether -o names a regular file (or one to create), which can be emptied and written again
+ * when the representation changes mid-download; standard output and pipes cannot. */
+static bool output_restartable(const struct options *o)
+{
+    struct stat st;
+    if (o->output_path == NULL)
+        return false;
+    if (stat(o->output_path, &st) != 0)
+        return errno == ENOENT;
+    return S_ISREG(st.st_mode);
+}
+
+/* Open the -o FILE (created or emptied) once the answer comes; 0 or a libuv error. */
+static int output_open(struct app *a)
+{
+    if (a->out_opened)
+        return 0;
+    a->out_opened = true;
+    if (a->opt.output_path == NULL)
+        return 0; /* standard output, through stdio */
+    int fd = open(a->opt.output_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int err = uv_translate_sys_error(errno);
+        if (fd >= 0)
+            (void)close(fd);
+        return err;
+    }
+    a->out_fd = fd;
+    a->out_seekable = S_ISREG(st.st_mode);
+    return 0;
+}
+
+/* Write @p n bytes of the representation found at @p offset (from out_base): at that offset in
+ * a regular -o FILE, else in order (slices come without gaps). 0 or a libuv error. */
+static int output_write(struct app *a, const uint8_t *p, size_t n, size_t offset)
+{
+    int rc = output_open(a);
+    if (rc != 0)
+        return rc;
+    if (offset + n > a->out_end)
+        a->out_end = offset + n;
+    if (a->out_fd < 0) {
+        if (n > 0 && fwrite(p, 1, n, stdout) != n)
+            return UV_EIO;
+        return 0;
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = a->out_seekable ? pwrite(a->out_fd, p + done, n - done, (off_t)(offset + done))
+                                    : write(a->out_fd, p + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return uv_translate_sys_error(errno);
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/* The final response of a transfer: its 2.xx payload has been written slice by slice. */
+static void on_transfer_done(struct app *a, const zcoap_msg_t *msg)
+{
+    if (ZCOAP_CODE_CLASS(msg->code) != 2) {
+        if (!a->opt.quiet)
+            print_error_response(msg);
+        finish(a, STATUS_ERROR_RESPONSE);
+        return;
+    }
+    int rc = output_open(a); /* an empty representation still makes an empty -o FILE */
+    if (rc == 0 && a->opt.newline)
+        rc = output_write(a, (const uint8_t *)"\n", 1, a->out_end);
+    if (rc == 0 && a->out_fd < 0 && fflush(stdout) != 0)
+        rc = UV_EIO;
+    if (rc == 0 && a->out_fd >= 0) {
+        int fd = a->out_fd;
+        a->out_fd = -1;
+        if (close(fd) != 0)
+            rc = uv_translate_sys_error(errno);
+    }
+    if (rc != 0) {
+        say(a, a->opt.output_path != NULL ? a->opt.output_path : "standard output",
+            zcoap_uv_strerror(rc));
+        finish(a, STATUS_NETWORK);
+        return;
+    }
+    finish(a, STATUS_SUCCESS);
+}
+
+/* The end of a transfer without a final response. */
+static void on_transfer_failed(struct app *a, const zcoap_uv_transfer_report_t *r)
+{
+    const char *file = a->opt.body_path != NULL ? a->opt.body_path : "the body";
+    switch (r->status) {
+    case ZCOAP_ETIMEOUT:
+        no_answer(a, "no answer in time (MAX_RETRANSMIT reached, or no separate response)");
+        return;
+    case ZCOAP_ERESET:
+        say(a, "the peer rejected the request with RST", NULL);
+        finish(a, STATUS_RESET);
+        return;
+    case ZCOAP_ECHANGED:
+        say(a,
+            a->restartable ? "the representation kept changing during the download (another "
+                             "ETag between blocks, after every new start)"
+                           : "the representation changed during the download (another ETag "
+                             "between blocks); with -o FILE the download would start again",
+            NULL);
+        finish(a, STATUS_TRANSFER);
+        return;
+    case ZCOAP_EPROTO:
+        say(a,
+            "the server broke the block-wise protocol (RFC 7959): an answer with a block not "
+            "asked for",
+            NULL);
+        finish(a, STATUS_TRANSFER);
+        return;
+    default:
+        break;
+    }
+    if (a->file_short) {
+        say(a, file, "shorter now than when the transfer started");
+    } else if (a->read_errno != 0) {
+        say(a, file, strerror(a->read_errno));
+    } else if (r->status == ZCOAP_ERANGE) {
+        say(a, "the transfer needs more than 2^20 blocks (RFC 7959 §2.2): use a larger -b", NULL);
+        finish(a, STATUS_TRANSFER);
+        return;
+    } else {
+        say(a, "the transfer failed", zcoap_uv_strerror(r->status));
+    }
+    finish(a, STATUS_NETWORK);
+}
+
+/* Reports of the transfer: slices of the answer, and its end. Every report comes from an
+ * answer, so each starts the -B wait again. */
+static void on_transfer(zcoap_uv_client_t *c, void *ctx, const zcoap_uv_transfer_report_t *r)
+{
+    struct app *a = ctx;
+    (void)c;
+    if (a->timer_open)
+        uv_timer_start(&a->wait_timer, on_wait_over, (uint64_t)a->opt.wait_s * 1000u, 0);
+    int rc = 0;
+    switch (r->kind) {
+    case ZCOAP_UV_TRANSFER_DATA:
+        if (a->opt.block_single && !a->out_base_known) {
+            a->out_base = r->offset; /* the one block asked for: written from its first byte */
+            a->out_base_known = true;
+        }
+        rc = output_write(a, r->data, r->len, r->offset - a->out_base);
+        break;
+    case ZCOAP_UV_TRANSFER_RESTARTED: /* only with a regular -o FILE (restart_on_etag_change) */
+        say(a, "the representation changed (another ETag): downloading it again", NULL);
+        a->out_end = 0;
+        if (a->out_fd >= 0 && ftruncate(a->out_fd, 0) != 0)
+            rc = uv_translate_sys_error(errno);
+        break;
+    case ZCOAP_UV_TRANSFER_PROGRESS:
+        break;
+    case ZCOAP_UV_TRANSFER_DONE:
+        on_transfer_done(a, r->msg);
+        return;
+    case ZCOAP_UV_TRANSFER_FAILED:
+        on_transfer_failed(a, r);
+        return;
+    }
+    if (rc != 0) {
+        say(a, a->opt.output_path != NULL ? a->opt.output_path : "standard output",
+            zcoap_uv_strerror(rc));
+        finish(a, STATUS_NETWORK); /* closing the client ends the transfer: no more reports */
+    }
+}
+
+/* The request as a block-wise transfer: the URI's options, -t, -A, -O on every request; the
+ * body from -e or -f; -b for the block sizes and random access; -B for separate responses. */
+static void start_transfer(struct app *a)
+{
+    const struct options *o = &a->opt;
+    zcoap_builder_t b;
+    int rc = zcoap_uv_client_transfer_begin(&a->client, o->type, o->method, o->uri, &b);
+    if (rc == ZCOAP_OK && add_request_options(o, &b) != ZCOAP_OK) {
+        finish(a, STATUS_USAGE); /* told already; closing drops the request begun */
+        return;
+    }
+    if (rc == ZCOAP_OK) {
+        zcoap_transfer_params_t params;
+        memset(&params, 0, sizeof(params));
+        params.block1_szx = o->block_given ? o->block_szx : ZCOAP_TRANSFER_SZX_AUTO;
+        params.block2_szx = o->block_given ? o->block_szx : ZCOAP_TRANSFER_SZX_AUTO;
+        params.block2_single = o->block_single;
+        params.block2_num = o->block_num;
+        params.restart_on_etag_change = a->restartable;
+        if (o->body_fd >= 0) {
+            params.read = read_body;
+            params.read_ctx = a;
+            params.body_len = o->body_size;
+        } else {
+            params.body = o->payload;
+            params.body_len = o->payload_len;
+        }
+        rc = zcoap_uv_client_transfer_send(&a->client, &b, &params, wait_ms(o), on_transfer, a);
+    }
+    if (rc == 0)
+        return;
+    if (a->file_short || a->read_errno != 0) {
+        say(a, o->body_path, a->file_short ? "shorter than its size" : strerror(a->read_errno));
+        finish(a, STATUS_NETWORK);
+    } else if (rc == ZCOAP_ENOSPC) {
+        fprintf(stderr,
+                PROGRAM ": the request's options do not fit: every block repeats them, in %u "
+                        "bytes at most\n",
+                (unsigned)ZCOAP_UV_CLIENT_TRANSFER_OPTIONS_SIZE);
+        finish(a, STATUS_USAGE);
+    } else {
+        say(a, "cannot send the request", zcoap_uv_strerror(rc));
+        finish(a, rc == ZCOAP_EINVAL || (rc <= ZCOAP_EURI_SCHEME && rc >= ZCOAP_EURI_SYNTAX)
+                      ? STATUS_USAGE
+                      : STATUS_NETWORK);
+    }
 }
 
 static void on_connected(zcoap_uv_client_t *c, int status)
@@ -442,7 +728,10 @@ static void on_connected(zcoap_uv_client_t *c, int status)
         return;
     }
     if (a->opt.method != METHOD_PING) {
-        send_request(a);
+        if (a->opt.token_given)
+            send_request(a);
+        else
+            start_transfer(a);
         return;
     }
     int rc = zcoap_uv_client_ping(c);
@@ -460,6 +749,8 @@ static int start(struct app *a)
     cfg.tx.max_retransmit = (uint8_t)a->opt.max_retransmit;
     cfg.tx.ack_timeout_ms = (uint32_t)a->opt.ack_timeout_ms;
     a->client.data = a;
+    a->out_fd = -1;
+    a->restartable = output_restartable(&a->opt);
     int rc = zcoap_uv_client_init(&a->loop, &a->client, &cfg, on_event);
     if (rc != 0) {
         say(a, "cannot start", zcoap_uv_strerror(rc));
@@ -488,6 +779,7 @@ int main(int argc, char **argv)
         return rc < 0 ? STATUS_SUCCESS : rc;
     if (uv_loop_init(&a->loop) != 0) {
         say(a, "cannot create the loop", NULL);
+        release_command_line(&a->opt);
         return STATUS_NETWORK;
     }
     rc = start(a);
@@ -500,5 +792,6 @@ int main(int argc, char **argv)
         show_stats(a);
     if (uv_loop_close(&a->loop) != 0)
         say(a, "handles left open on the loop", NULL);
+    release_command_line(&a->opt);
     return rc;
 }

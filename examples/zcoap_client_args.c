@@ -5,9 +5,11 @@
 #include "zcoap_client_args.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint8_t file_payload[ZCOAP_MAX_MSG_SIZE + 1];
@@ -16,18 +18,33 @@ static size_t hex_pool_used;
 
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: " PROGRAM " [options] URI\n"
-        "A CoAP client (RFC 7252) in the style of libcoap's coap-client, on zcoap's libuv "
-        "adapter.\n"
-        "URI is coap://HOST[:PORT]/PATH[?QUERY]; HOST is a name, an IPv4 address or an IPv6\n"
-        "literal in brackets (coap://[::1]:5683/). Uri-Host is sent for names only.\n"
-        "\n"
+    /* Three strings: C11 compilers need only take 4095 characters in one. */
+    fputs("usage: " PROGRAM " [options] URI\n"
+          "A CoAP client (RFC 7252) in the style of libcoap's coap-client, on zcoap's libuv "
+          "adapter.\n"
+          "URI is coap://HOST[:PORT]/PATH[?QUERY]; HOST is a name, an IPv4 address or an IPv6\n"
+          "literal in brackets (coap://[::1]:5683/). Uri-Host is sent for names only.\n"
+          "Bodies and answers of any size go block-wise (RFC 7959): a body larger than one\n"
+          "block (1024 bytes, or -b SIZE) in Block1 blocks, each acknowledged with 2.31\n"
+          "Continue; an answer in Block2 blocks fetched block by block; each request with the\n"
+          "first one's options and a fresh token.\n"
+          "\n",
+          out);
+    fputs(
         "  -m METHOD      get, post, put, delete, fetch, patch, ipatch (default get), or ping:\n"
         "                 a CoAP ping (Empty CON, RFC 7252 §4.3), \"pong\" when the peer RSTs\n"
         "  -e TEXT        payload\n"
-        "  -f FILE        payload from FILE ('-': standard input); one message at most\n"
+        "  -f FILE        payload from FILE, any size; a regular file is read block by block as\n"
+        "                 the blocks go, '-' (standard input) or a pipe is read into memory\n"
+        "                 first, 64 MiB at most\n"
+        "  -b [NUM,]SIZE  block size, 16 32 64 128 256 512 or 1024, for the body's blocks and the\n"
+        "                 answer's (asked for from the first request on: early negotiation,\n"
+        "                 RFC 7959 §2.4); default: 1024 for the body (the largest that fits a\n"
+        "                 message), the server's for the answer. With NUM, only block NUM of\n"
+        "                 the answer is fetched: bytes NUM*SIZE to NUM*SIZE+SIZE-1 (random\n"
+        "                 access; libcoap's coap-client goes on from there to the end)\n"
+        "  -o FILE        write the answer's payload to FILE instead of standard output ('-':\n"
+        "                 standard output); FILE is created, or emptied, when the answer comes\n"
         "  -t TYPE        Content-Format: a number, or text, link, xml, octet, exi, json, cbor,\n"
         "                 or a media type such as application/json\n"
         "  -A TYPE        Accept, as for -t\n"
@@ -35,14 +52,18 @@ static void usage(FILE *out)
         "                 decimal number for uint options (Max-Age, Size1...), nothing for\n"
         "                 empty ones (If-None-Match), text for all others\n"
         "  -T TOKEN       token: text of up to 8 bytes, or 0x<hex>; '' or 0x sends an empty\n"
-        "                 token (default: 8 random bytes, RFC 7252 §5.3.1)\n"
+        "                 token (default: 8 random bytes, RFC 7252 §5.3.1). -T disables\n"
+        "                 block-wise transfers (every block has a token of its own): one\n"
+        "                 request, which must fit one message, and of an answer in blocks only\n"
+        "                 the first block is printed; no -b\n"
         "  -N             send the request Non-confirmable\n"
         "  -s SECONDS     observe the resource (RFC 7641) for SECONDS once the server has\n"
         "                 taken the observation, printing every notification; then cancel it\n"
         "                 (GET with Observe 1) and wait for the answer, 5 s at most. GET only;\n"
-        "                 no -e, -f, -t, -A, -O, -T, -N\n"
-        "  -B SECONDS     give up after SECONDS (default 90); with -s, waiting for the\n"
-        "                 registration's answer\n"
+        "                 no -e, -f, -b, -o, -t, -A, -O, -T, -N\n"
+        "  -B SECONDS     give up after SECONDS without an answer (default 90): every block\n"
+        "                 answered starts the wait again, and a separate response is waited\n"
+        "                 for that long; with -s, waiting for the registration's answer\n"
         "  -x NUM         MAX_RETRANSMIT, 0-10 (default 4, RFC 7252 §4.8)\n"
         "  -D MS          ACK_TIMEOUT in milliseconds (default 2000)\n"
         "  -w             append a newline to the payload printed\n"
@@ -51,22 +72,31 @@ static void usage(FILE *out)
         "  -q             quiet: no messages on stderr once the request is under way\n"
         "                 (-v still prints its lines)\n"
         "  -h, --help     this help\n"
-        "\n"
-        "Output: the payload of a 2.xx response on stdout, as it is. For 4.xx and 5.xx the code,\n"
-        "its reason and the diagnostic payload on stderr (\"4.04 Not Found\"). Block-wise\n"
-        "transfers are not implemented: of a response in blocks the first block is printed.\n"
-        "With -s: the registration's answer and every notification, one line each (a newline\n"
-        "is added unless the payload ends with one), flushed as they come.\n"
+        "\n",
+        out);
+    fputs(
+        "Output: the payload of a 2.xx response on stdout (or in the -o FILE), as it is, written\n"
+        "block by block as the blocks arrive. If the representation changes in the middle of\n"
+        "a download (another ETag), a -o FILE that is a regular file is emptied and the\n"
+        "download starts again (3 times at most); elsewhere the run ends with exit 6. For 4.xx\n"
+        "and 5.xx the code, its reason and the diagnostic payload on stderr (\"4.04 Not\n"
+        "Found\"). With -s: the registration's answer and every notification, one line each (a\n"
+        "newline is added unless the payload ends with one), flushed as they come.\n"
         "\n"
         "Exit status:\n"
         "  0  a 2.xx response (or the pong of -m ping); with -s, the server took the\n"
         "     observation (its answer carried Observe) and nothing below ended it\n"
         "  1  a 4.xx or 5.xx response (with -s, also one that ends the observation); with -s,\n"
         "     also a 2.xx without Observe: the server did not take the observation (warning)\n"
-        "  2  usage error, bad URI, unreadable file, request too large for one message\n"
+        "  2  usage error, bad URI, unreadable file, options too long to repeat on every block,\n"
+        "     with -T a request too large for one message\n"
         "  3  no answer in time (also from a closed port: ICMP errors do not end an exchange)\n"
         "  4  the peer rejected the request with RST\n"
-        "  5  network, resolution or system error\n");
+        "  5  network, resolution or system error (also: the -f file could not be read, or the\n"
+        "     -o file written, during the transfer)\n"
+        "  6  a block-wise transfer broke off: the representation changed between blocks\n"
+        "     (another ETag, see Output), or the server broke RFC 7959 (a block not asked for)\n",
+        out);
 }
 
 /* ---- command line ---------------------------------------------------------------------------- */
@@ -235,7 +265,7 @@ static bool parse_method(const char *arg, uint8_t *out)
     return false;
 }
 
-/* -f: the whole file (or standard input) into file_payload; it must fit one message. */
+/* -f with -T: the whole file (or standard input) into file_payload; it must fit one message. */
 static int read_payload_file(const char *path, struct options *opt)
 {
     bool is_stdin = strcmp(path, "-") == 0;
@@ -254,14 +284,126 @@ static int read_payload_file(const char *path, struct options *opt)
     }
     if (n == sizeof(file_payload)) {
         fprintf(stderr,
-                PROGRAM ": %s: larger than one message (%u bytes); block-wise transfers "
-                        "(RFC 7959) are not implemented\n",
+                PROGRAM ": %s: larger than one message (%u bytes), which -T needs: it disables "
+                        "block-wise transfers\n",
                 path, (unsigned)ZCOAP_MAX_MSG_SIZE);
         return STATUS_USAGE;
     }
     opt->payload = file_payload;
     opt->payload_len = n;
     return STATUS_SUCCESS;
+}
+
+/* Read all of @p fd (standard input, a pipe...) into a buffer that grows up to STDIN_BODY_MAX
+ * bytes (and one more, to see a body that is larger). */
+static int read_body_stream(int fd, const char *path, struct options *opt)
+{
+    size_t cap = 64u * 1024u, len = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf != NULL) {
+        if (len == cap) {
+            if (cap > STDIN_BODY_MAX) {
+                free(buf);
+                fprintf(stderr,
+                        PROGRAM ": %s: larger than %u MiB, the most read into memory (a regular "
+                                "file is read block by block, whatever its size)\n",
+                        path, STDIN_BODY_MAX >> 20);
+                return STATUS_USAGE;
+            }
+            cap = cap * 2 > STDIN_BODY_MAX ? STDIN_BODY_MAX + 1u : cap * 2;
+            uint8_t *bigger = realloc(buf, cap);
+            if (bigger == NULL)
+                free(buf);
+            buf = bigger;
+            continue;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
+            free(buf);
+            return STATUS_USAGE;
+        }
+        if (n == 0) {
+            opt->body_alloc = buf;
+            opt->payload = buf;
+            opt->payload_len = len;
+            return STATUS_SUCCESS;
+        }
+        len += (size_t)n;
+    }
+    fprintf(stderr, PROGRAM ": %s: out of memory\n", path);
+    return STATUS_NETWORK;
+}
+
+/* -f: a regular file stays open, to be read block by block (pread) as the transfer sends it;
+ * anything else is read into memory now. */
+static int open_body_file(const char *path, struct options *opt)
+{
+    opt->body_path = path;
+    if (strcmp(path, "-") == 0)
+        return read_body_stream(STDIN_FILENO, "standard input", opt);
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return STATUS_USAGE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        int rc = read_body_stream(fd, path, opt);
+        close(fd);
+        return rc;
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        fprintf(stderr, PROGRAM ": %s: too large\n", path);
+        return STATUS_USAGE;
+    }
+    opt->body_fd = fd;
+    opt->body_size = (size_t)st.st_size;
+    return STATUS_SUCCESS;
+}
+
+/* -b [NUM,]SIZE: SIZE a power of two from 16 to 1024 (RFC 7959 §2.2), NUM below 2^20. */
+static bool parse_block(const char *arg, struct options *opt)
+{
+    char num_text[16];
+    const char *comma = strchr(arg, ',');
+    const char *size_text = comma != NULL ? comma + 1 : arg;
+    unsigned long size, num = 0;
+    if (comma != NULL) {
+        size_t n = (size_t)(comma - arg);
+        if (n == 0 || n >= sizeof(num_text))
+            return false;
+        memcpy(num_text, arg, n);
+        num_text[n] = '\0';
+        if (!parse_number(num_text, 0xFFFFFu, &num))
+            return false;
+    }
+    if (!parse_number(size_text, 1024u, &size))
+        return false;
+    for (uint8_t szx = 0; szx <= ZCOAP_BLOCK_SZX_MAX; szx++) {
+        if (zcoap_block_size(szx) == size) {
+            opt->block_given = true;
+            opt->block_szx = szx;
+            opt->block_single = comma != NULL;
+            opt->block_num = (uint32_t)num;
+            return true;
+        }
+    }
+    return false;
+}
+
+void release_command_line(struct options *opt)
+{
+    if (opt->body_fd >= 0)
+        close(opt->body_fd);
+    opt->body_fd = -1;
+    free(opt->body_alloc);
+    opt->body_alloc = NULL;
 }
 
 static int bad_usage(const char *what, const char *arg)
@@ -274,6 +416,7 @@ int parse_command_line(int argc, char **argv, struct options *opt)
 {
     const char *file = NULL;
     bool have_text = false;
+    bool output_given = false;
     unsigned long v;
     int c;
     memset(opt, 0, sizeof(*opt));
@@ -284,13 +427,14 @@ int parse_command_line(int argc, char **argv, struct options *opt)
     opt->wait_s = 90;
     opt->max_retransmit = ZCOAP_MAX_RETRANSMIT;
     opt->ack_timeout_ms = ZCOAP_ACK_TIMEOUT_MS;
+    opt->body_fd = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return -1;
         }
     }
-    while ((c = getopt(argc, argv, "m:e:f:t:A:O:T:NB:s:x:D:wvqh")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:f:b:o:t:A:O:T:NB:s:x:D:wvqh")) != -1) {
         switch (c) {
         case 'm':
             if (!parse_method(optarg, &opt->method))
@@ -303,6 +447,16 @@ int parse_command_line(int argc, char **argv, struct options *opt)
             break;
         case 'f':
             file = optarg;
+            break;
+        case 'b':
+            if (!parse_block(optarg, opt))
+                return bad_usage("bad block size ([NUM,]SIZE: SIZE 16, 32, ... 1024, NUM below "
+                                 "2^20)",
+                                 optarg);
+            break;
+        case 'o':
+            opt->output_path = strcmp(optarg, "-") == 0 ? NULL : optarg;
+            output_given = true;
             break;
         case 't':
             if (!parse_content_format(optarg, &opt->content_format))
@@ -368,19 +522,26 @@ int parse_command_line(int argc, char **argv, struct options *opt)
     opt->uri = argv[optind];
     if (file != NULL && have_text)
         return bad_usage("-e and -f both give the payload", file);
+    bool blockwise = opt->block_given || output_given;
     if (opt->method == METHOD_PING &&
         (file != NULL || have_text || opt->n_extra > 0 || opt->content_format >= 0 ||
-         opt->accept >= 0 || opt->token_given || opt->type == ZCOAP_TYPE_NON)) {
+         opt->accept >= 0 || opt->token_given || opt->type == ZCOAP_TYPE_NON || blockwise)) {
         fprintf(stderr, PROGRAM ": -m ping sends an Empty CON (RFC 7252 §4.1): it takes no -e, "
-                                "-f, -t, -A, -O, -T or -N\n");
+                                "-f, -b, -o, -t, -A, -O, -T or -N\n");
         return STATUS_USAGE;
     }
     if (opt->observe_s > 0 && (opt->method != ZCOAP_GET || file != NULL || have_text ||
                                opt->n_extra > 0 || opt->content_format >= 0 || opt->accept >= 0 ||
-                               opt->token_given || opt->type == ZCOAP_TYPE_NON)) {
+                               opt->token_given || opt->type == ZCOAP_TYPE_NON || blockwise)) {
         /* The adapter registers from the URI alone, CON, with a token of its own (§3.3.1). */
         fprintf(stderr, PROGRAM ": -s observes with a GET built from the URI: it takes no -m "
-                                "other than get, -e, -f, -t, -A, -O, -T or -N\n");
+                                "other than get, -e, -f, -b, -o, -t, -A, -O, -T or -N\n");
+        return STATUS_USAGE;
+    }
+    if (opt->token_given && opt->block_given) {
+        /* Every request of a block-wise transfer has a fresh token (include/zcoap/transfer.h). */
+        fprintf(stderr, PROGRAM ": -T sends one request with that token: no block-wise "
+                                "transfer, so no -b\n");
         return STATUS_USAGE;
     }
     zcoap_uri_t parts;
@@ -389,5 +550,7 @@ int parse_command_line(int argc, char **argv, struct options *opt)
         return bad_usage(zcoap_strerror(rc), opt->uri);
     if (parts.secure)
         return bad_usage("coaps:// needs DTLS, which zcoap does not have yet", opt->uri);
-    return file != NULL ? read_payload_file(file, opt) : STATUS_SUCCESS;
+    if (file == NULL)
+        return STATUS_SUCCESS;
+    return opt->token_given ? read_payload_file(file, opt) : open_body_file(file, opt);
 }

@@ -192,7 +192,8 @@ typedef enum zcoap_uv_transfer_report_kind {
     /** The representation changed (another ETag) and the download starts again from offset
      *  0 (zcoap_transfer_params_t::restart_on_etag_change): drop what was kept. */
     ZCOAP_UV_TRANSFER_RESTARTED,
-    /** The server has taken @c uploaded bytes of the body (a 2.31 Continue). */
+    /** The server has taken @c uploaded bytes of the body: a 2.31 Continue, or the answer to
+     *  the last block when that answer goes on block-wise (Block1 + Block2). */
     ZCOAP_UV_TRANSFER_PROGRESS,
     /** The end: @c msg is the final response (any code; its payload, for a 2.xx, came as
      *  DATA reports; for an error it is the diagnostic). The client may start the next request

@@ -8,10 +8,10 @@
 #   we ACK), PUT/GET/POST/PUT/DELETE/GET on a dynamic resource (2.01, byte-exact read back with
 #   -e, -f FILE and -f - (stdin), 2.04, 2.02, then 4.04 with exit 1), -t/-A on the wire, NON with
 #   -N, -O 15,... (Uri-Query on the wire with -v, and ?ticks answered by the server), -T with an
-#   empty and a hex token, Block2 (first block and a warning), -s 5 on /time (Observe: 3+
-#   notifications printed, then the GET with Observe:1 on the wire and its answer), -s on a
-#   resource that is not observable (exit 1) or missing (4.04), ping, -q, exit 2 for a bad URI,
-#   exit 3 against a closed port (-B 1).
+#   empty and a hex token, Block1 and Block2 (two blocks each way; with -T the first block and a
+#   warning), -s 5 on /time (Observe: 3+ notifications printed, then the GET with Observe:1 on
+#   the wire and its answer), -s on a resource that is not observable (exit 1) or missing
+#   (4.04), ping, -q, exit 2 for a bad URI, exit 3 against a closed port (-B 1).
 # With "lossy" the server drops 25% of what it sends (libcoap's -l, see lossy_coap_server.sh):
 # at least 20 GETs, all of which must succeed thanks to retransmission (RFC 7252 §4.2), and the
 # run goes on (at most 60 GETs) until one of them has needed a retransmission, so the test proves
@@ -208,13 +208,21 @@ else
     check "-T 0xcafe: that token both ways" 0 "" "^<- v:1 t:ACK c:2\.05 i:[0-9a-f]{4} \{cafe\} " \
         -v -T 0xcafe "$base/time"
 
-    # Block2 (RFC 7959): 1100 bytes stored in one PUT come back in blocks of 1024.
+    # Block-wise (RFC 7959): 1100 bytes go up in two Block1 blocks and come back in two Block2
+    # blocks of 1024; with -T (one request, no block-wise transfer) the first block and a warning.
     big="$base/zc-big-$$"
     head -c 1100 /dev/zero | tr '\0' 'z' >"$tmp/big"
-    check "PUT 1100 bytes in one message" 0 "" "" -m put -f "$tmp/big" "$big"
-    check "GET of a resource in blocks: first block, warning" 0 "" \
-        "warning: the response comes in blocks \(Block2 0/M/1024\)" "$big"
-    same "the first block is the first 1024 bytes" <(head -c 1024 "$tmp/big")
+    check "PUT 1100 bytes: Block1, 1024 then 76" 0 "" \
+        "^-> v:1 t:CON c:PUT .*\[ Uri-Path:zc-big-[0-9]+, Block1:1/_/1024 \] :: " \
+        -v -m put -f "$tmp/big" "$big"
+    check "GET of a resource in blocks: both blocks" 0 "" \
+        "^-> v:1 t:CON c:GET .*Block2:1/_/1024 \]$" -v "$big"
+    same "GET returns all 1100 bytes" "$tmp/big"
+    check "-T: one request, its first block, a warning" 0 "" \
+        "warning: the response comes in blocks \(Block2 0/M/1024\); only block 0 is printed: -T disables" \
+        -T 0x01 "$big"
+    same "with -T, the first block is the first 1024 bytes" <(head -c 1024 "$tmp/big")
+    check "-T with -b: usage, exit 2" 2 "" "no -b" -T 0x01 -b 64 "$big"
 
     # -s: Observe (RFC 7641). libcoap's /time is observable and notifies every second: at least
     # 3 different times printed in 5 s, one per line, then the active cancel on the wire (GET
