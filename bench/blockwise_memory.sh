@@ -97,3 +97,32 @@ for size in "${sizes[@]}"; do
     printf '%-10s %-28s %14s %14s %16s\n' "$size" "libcoap (coap-client-notls)" "$client" \
         "$(hwm_kib "$ls_pid")" "$heap"
 done
+
+# Uploads (Block1) of the same images to coap-server-notls: zcoap-client reads its -f file block
+# by block (pread through the transfer's read callback); coap-client-notls reads it whole.
+client_bin=$build/examples/zcoap-client
+[[ -x $client_bin ]] || exit 0
+printf '\n%-10s %-28s %14s %16s\n' "payload" "uploader" "peak RSS KiB" "heap B"
+for size in "${sizes[@]}"; do
+    "$server_bin" --print-large "$size" >"$work/img"
+    for tool in zcoap libcoap; do
+        if [[ $tool == zcoap ]]; then
+            cmd=("$client_bin" -m put -f "$work/img" "coap://127.0.0.1:$lport/up-$tool-$size")
+        else
+            cmd=(coap-client-notls -m put -b 1024 -f "$work/img" "coap://127.0.0.1:$lport/up-$tool-$size")
+        fi
+        rss="n/a"
+        if [[ -x /usr/bin/time ]]; then
+            rss=$( { /usr/bin/time -f '%M' timeout 120 "${cmd[@]}" >/dev/null; } 2>&1 | tail -1)
+        else
+            timeout 120 "${cmd[@]}" >/dev/null
+        fi
+        heap="n/a"
+        if command -v valgrind >/dev/null; then
+            timeout 300 valgrind -q --tool=massif --massif-out-file="$work/massif" "${cmd[@]}" \
+                >/dev/null 2>&1
+            heap=$(sed -n 's/^mem_heap_B=//p' "$work/massif" | sort -n | tail -1)
+        fi
+        printf '%-10s %-28s %14s %16s\n' "$size" "$tool" "$rss" "$heap"
+    done
+done
