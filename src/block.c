@@ -7,25 +7,41 @@
 int zcoap_block2_plan(const zcoap_msg_t *req, size_t total, uint8_t server_szx,
                       zcoap_block2_slice_t *out)
 {
-    if (req == NULL || out == NULL || server_szx > ZCOAP_BLOCK_SZX_MAX)
+    if (req == NULL || out == NULL)
         return ZCOAP_EINVAL;
-    memset(out, 0, sizeof(*out));
     zcoap_block_t asked;
     int rc = zcoap_msg_get_block(req, ZCOAP_OPT_BLOCK2, &asked);
-    if (rc == ZCOAP_ENOTFOUND) {
+    if (rc == ZCOAP_ENOTFOUND)
+        return zcoap_block2_plan_asked(NULL, total, server_szx, out);
+    if (rc != ZCOAP_OK) {
+        memset(out, 0, sizeof(*out));
+        return server_szx > ZCOAP_BLOCK_SZX_MAX ? ZCOAP_EINVAL : rc;
+    }
+    return zcoap_block2_plan_asked(&asked, total, server_szx, out);
+}
+
+int zcoap_block2_plan_asked(const zcoap_block_t *asked, size_t total, uint8_t server_szx,
+                            zcoap_block2_slice_t *out)
+{
+    if (out == NULL || server_szx > ZCOAP_BLOCK_SZX_MAX ||
+        (asked != NULL && asked->szx > ZCOAP_BLOCK_SZX_MAX))
+        return ZCOAP_EINVAL;
+    memset(out, 0, sizeof(*out));
+    zcoap_block_t want;
+    if (asked == NULL) {
         /* Late negotiation: Block2 only when the representation does not fit in one block. */
         if (total <= zcoap_block_size(server_szx)) {
             out->len = total;
             return ZCOAP_OK;
         }
-        asked.num = 0;
-        asked.szx = server_szx;
-    } else if (rc != ZCOAP_OK) {
-        return rc;
+        want.num = 0;
+        want.szx = server_szx;
+    } else {
+        want = *asked;
     }
-    uint8_t szx = asked.szx < server_szx ? asked.szx : server_szx;
+    uint8_t szx = want.szx < server_szx ? want.szx : server_szx;
     /* §2.4: the client's NUM counts in its own size; the slice starts where it asked. */
-    uint64_t offset = (uint64_t)asked.num * zcoap_block_size(asked.szx);
+    uint64_t offset = (uint64_t)want.num * zcoap_block_size(want.szx);
     if (offset >= total && !(offset == 0 && total == 0))
         return ZCOAP_ERANGE;
     uint32_t size = zcoap_block_size(szx);

@@ -132,21 +132,13 @@ void zcoap__uv_block_held(zcoap_uv_peer_t *peer)
 }
 
 /* zcoap_block2_plan() for the Block2 the request asked for (@p word, 0: none), which the peer
- * keeps as a number since the request's view is gone when the answer is separate: a message
- * holding that one option is made up to ask the core. */
+ * keeps as a number since the request's view is gone when the answer is separate. */
 static int plan_block2(uint32_t word, size_t total, uint8_t server_szx, zcoap_block2_slice_t *out)
 {
-    uint8_t buf[16];
-    zcoap_builder_t b;
-    zcoap_msg_t asked;
-    (void)zcoap_builder_init(&b, buf, sizeof(buf), ZCOAP_TYPE_CON, ZCOAP_GET, 0, NULL, 0);
-    if ((word & BLK_PRESENT) != 0) {
-        const zcoap_block_t blk = block_of(word);
-        (void)zcoap_builder_add_block(&b, ZCOAP_OPT_BLOCK2, &blk);
-    }
-    ptrdiff_t n = zcoap_builder_finish(&b);
-    int rc = n < 0 ? (int)n : zcoap_msg_parse(&asked, buf, (size_t)n);
-    return rc != ZCOAP_OK ? rc : zcoap_block2_plan(&asked, total, server_szx, out);
+    if ((word & BLK_PRESENT) == 0)
+        return zcoap_block2_plan_asked(NULL, total, server_szx, out);
+    const zcoap_block_t blk = block_of(word);
+    return zcoap_block2_plan_asked(&blk, total, server_szx, out);
 }
 
 void zcoap__uv_block_plan(const zcoap_uv_peer_t *peer, uint8_t code, size_t total,

@@ -48,6 +48,15 @@ typedef struct zcoap_block2_slice {
 int zcoap_block2_plan(const zcoap_msg_t *req, size_t total, uint8_t server_szx,
                       zcoap_block2_slice_t *out);
 
+/**
+ * @brief zcoap_block2_plan() from a decoded Block2 option rather than a message: for a server
+ *        that answers later (a separate response) and keeps only the option the request had.
+ * @param[in] asked the request's Block2, or NULL when it had none
+ * @retval as zcoap_block2_plan(); ZCOAP_EINVAL also for an @p asked SZX above 6
+ */
+int zcoap_block2_plan_asked(const zcoap_block_t *asked, size_t total, uint8_t server_szx,
+                            zcoap_block2_slice_t *out);
+
 /** What to do with a request that may carry one block of a body (zcoap_block1_accept()). */
 typedef enum zcoap_block1_action {
     ZCOAP_BLOCK1_NONE,       /**< no Block1: the payload is the whole body */

@@ -149,6 +149,36 @@ static zcoap_block1_action_t step(zcoap_block1_rx_t *rx, zcoap_msg_t m, size_t m
 }
 
 /* A body of 2.5 blocks in order: 2.31, 2.31, then the last; offsets follow. */
+/* zcoap_block2_plan_asked() (a decoded Block2, for answers given later) agrees with
+ * zcoap_block2_plan() on the request it came from, over every size, number and total tried. */
+static void plan_asked_agrees_with_plan(void **state)
+{
+    (void)state;
+    const size_t totals[] = {0, 1, 16, 17, 1000, 1024, 1025, 8192, 100000};
+    for (size_t t = 0; t < sizeof totals / sizeof totals[0]; t++) {
+        for (uint8_t server = 0; server <= ZCOAP_BLOCK_SZX_MAX; server++) {
+            for (long num = -1; num < 8; num++) {
+                for (uint8_t szx = 0; szx <= ZCOAP_BLOCK_SZX_MAX; szx++) {
+                    zcoap_msg_t req = get(num, szx);
+                    zcoap_block2_slice_t a, b;
+                    const zcoap_block_t blk = {(uint32_t)(num < 0 ? 0 : num), false, szx};
+                    int ra = zcoap_block2_plan(&req, totals[t], server, &a);
+                    int rb = zcoap_block2_plan_asked(num < 0 ? NULL : &blk, totals[t], server, &b);
+                    assert_int_equal(ra, rb);
+                    assert_memory_equal(&a, &b, sizeof a);
+                    if (num < 0)
+                        break; /* no Block2: szx plays no part */
+                }
+            }
+        }
+    }
+    const zcoap_block_t reserved = {0, false, 7};
+    zcoap_block2_slice_t out;
+    assert_zcoap_err(zcoap_block2_plan_asked(&reserved, 10, 6, &out), ZCOAP_EINVAL);
+    assert_zcoap_err(zcoap_block2_plan_asked(NULL, 10, 7, &out), ZCOAP_EINVAL);
+    assert_zcoap_err(zcoap_block2_plan_asked(NULL, 10, 6, NULL), ZCOAP_EINVAL);
+}
+
 static void block1_in_order(void **state)
 {
     (void)state;
@@ -238,10 +268,15 @@ static void block1_sizes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(late_negotiation),  cmocka_unit_test(blocks_in_order_and_the_last),
-        cmocka_unit_test(early_negotiation), cmocka_unit_test(past_the_end_and_malformed),
-        cmocka_unit_test(block1_in_order),   cmocka_unit_test(block1_out_of_sequence),
-        cmocka_unit_test(block1_too_large),  cmocka_unit_test(block1_sizes),
+        cmocka_unit_test(late_negotiation),
+        cmocka_unit_test(blocks_in_order_and_the_last),
+        cmocka_unit_test(early_negotiation),
+        cmocka_unit_test(past_the_end_and_malformed),
+        cmocka_unit_test(plan_asked_agrees_with_plan),
+        cmocka_unit_test(block1_in_order),
+        cmocka_unit_test(block1_out_of_sequence),
+        cmocka_unit_test(block1_too_large),
+        cmocka_unit_test(block1_sizes),
     };
     return cmocka_run_group_tests_name("block", tests, NULL, NULL);
 }
