@@ -27,9 +27,10 @@
  *
  * Responses outside RFC 7959 fail the transfer with ZCOAP_EPROTO rather than pass for a final
  * answer: a 2.31 Continue whose Block1 is missing or names another block, a 2.31 to the last
- * block, to a body sent whole or to a request without body, a 2.xx to a follow-up without Block2, a block that starts past
- * the bytes received or brings none. A block larger than asked for is taken when it starts
- * where asked (a lenient reading of §2.4's MUST); the rest is asked for in the client's size.
+ * block, to a body sent whole or to a request without body, a 2.xx to a follow-up without Block2, a
+ * block that starts past the bytes received or brings none. A block larger than asked for is taken
+ * when it starts where asked (a lenient reading of §2.4's MUST); the rest is asked for in the
+ * client's size.
  *
  * Tokens: every request of a transfer gets a fresh token from the endpoint (RFC 7959 §2.4
  * allows either). A delayed response to an earlier block then never passes for the answer to
