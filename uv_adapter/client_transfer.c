@@ -1,12 +1,13 @@
 /* Block-wise transfers of a client (RFC 7959): the core's zcoap_transfer_t driven by the
  * responses the client's endpoint reports, each next request sent from inside that report. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "uv_io_internal.h"
 
 static void report(zcoap_uv_client_t *c, zcoap_uv_transfer_report_t *r)
 {
-    zcoap__uv_transfer_t *x = &c->xfer;
+    zcoap__uv_transfer_t *x = c->xfer;
     if (r->kind == ZCOAP_UV_TRANSFER_DONE || r->kind == ZCOAP_UV_TRANSFER_FAILED)
         x->active = false; /* first: the callback may start the next transfer */
     x->cb(c, x->ctx, r);
@@ -14,14 +15,14 @@ static void report(zcoap_uv_client_t *c, zcoap_uv_transfer_report_t *r)
 
 static void fail(zcoap_uv_client_t *c, int status, const zcoap_msg_t *msg)
 {
-    zcoap_transfer_abort(&c->xfer.t);
+    zcoap_transfer_abort(&c->xfer->t);
     zcoap_uv_transfer_report_t r = {.kind = ZCOAP_UV_TRANSFER_FAILED, .status = status, .msg = msg};
     report(c, &r);
 }
 
 static int send_next(zcoap_uv_client_t *c)
 {
-    zcoap__uv_transfer_t *x = &c->xfer;
+    zcoap__uv_transfer_t *x = c->xfer;
     zcoap_builder_t b;
     int rc = zcoap_ep_request_begin(&c->ep, x->t.type, x->t.method, &b);
     if (rc != ZCOAP_OK)
@@ -37,7 +38,7 @@ static int send_next(zcoap_uv_client_t *c)
 /* A response to the transfer's request: its slice to the application, then the next request. */
 static void on_response(zcoap_uv_client_t *c, const zcoap_msg_t *msg)
 {
-    zcoap__uv_transfer_t *x = &c->xfer;
+    zcoap__uv_transfer_t *x = c->xfer;
     size_t uploaded_before = x->t.sent;
     zcoap_transfer_step_t step;
     if (zcoap_transfer_response(&x->t, msg, &step) != ZCOAP_OK) {
@@ -80,8 +81,9 @@ static void on_response(zcoap_uv_client_t *c, const zcoap_msg_t *msg)
 
 bool zcoap__uv_transfer_track(zcoap_uv_client_t *c, const zcoap_event_t *ev)
 {
-    zcoap__uv_transfer_t *x = &c->xfer;
-    if (!x->active || ev->tag != 0 || zcoap_event_channel(ev->kind) != ZCOAP_CH_OUTGOING)
+    zcoap__uv_transfer_t *x = c->xfer;
+    if (x == NULL || !x->active || ev->tag != 0 ||
+        zcoap_event_channel(ev->kind) != ZCOAP_CH_OUTGOING)
         return true; /* not the transfer's: the client's event callback has it */
     switch (ev->kind) {
     case ZCOAP_EV_OUT_RESPONSE:
@@ -106,7 +108,7 @@ int zcoap_uv_client_transfer_begin(zcoap_uv_client_t *c, uint8_t type, uint8_t m
         return ZCOAP_EINVAL;
     if (c->closing || !c->connected || c->hook.running)
         return ZCOAP_ESTATE;
-    if (c->xfer.active)
+    if (zcoap_uv_client_transferring(c))
         return ZCOAP_EBUSY;
     int rc = zcoap_ep_request_begin(&c->ep, type, method, b);
     if (rc != ZCOAP_OK)
@@ -125,9 +127,13 @@ int zcoap_uv_client_transfer_send(zcoap_uv_client_t *c, zcoap_builder_t *b,
         return ZCOAP_EINVAL;
     if (c->closing || !c->connected || c->hook.running)
         return ZCOAP_ESTATE;
-    zcoap__uv_transfer_t *x = &c->xfer;
-    if (x->active)
+    if (zcoap_uv_client_transferring(c))
         return ZCOAP_EBUSY;
+    if (c->xfer == NULL && (c->xfer = calloc(1, sizeof(*c->xfer))) == NULL) {
+        (void)zcoap_ep_cancel(&c->ep); /* the request begun, as for any failed send */
+        return ZCOAP_ENOSPC;
+    }
+    zcoap__uv_transfer_t *x = c->xfer;
     zcoap_transfer_params_t download;
     if (params == NULL) {
         memset(&download, 0, sizeof(download));
@@ -168,17 +174,17 @@ int zcoap_uv_client_transfer(zcoap_uv_client_t *c, uint8_t type, uint8_t method,
 
 bool zcoap_uv_client_transferring(const zcoap_uv_client_t *c)
 {
-    return c != NULL && c->xfer.active;
+    return c != NULL && c->xfer != NULL && c->xfer->active;
 }
 
 int zcoap_uv_client_transfer_cancel(zcoap_uv_client_t *c)
 {
     if (c == NULL)
         return ZCOAP_EINVAL;
-    if (!c->xfer.active)
+    if (!zcoap_uv_client_transferring(c))
         return ZCOAP_ENOTFOUND;
-    zcoap_transfer_abort(&c->xfer.t);
-    c->xfer.active = false;
+    zcoap_transfer_abort(&c->xfer->t);
+    c->xfer->active = false;
     (void)zcoap_ep_cancel(&c->ep);
     return 0;
 }

@@ -252,7 +252,7 @@ struct zcoap_uv_client {
     uv_timer_t timer;
     uv_getaddrinfo_t resolver;
     zcoap_ep_t ep;
-    zcoap_ep_storage_t storage;
+    zcoap_ep_storage_t *own_storage; /* allocated at init when no configuration is given */
     zcoap_uv_client_event_cb on_event;
     zcoap_uv_client_connect_cb on_connect;
     zcoap_uv_client_close_cb on_close;
@@ -266,21 +266,46 @@ struct zcoap_uv_client {
     uint16_t port; /* for connect_uri */
     zcoap__uv_hook_t hook;
     struct sockaddr_storage peer_addr; /* where the socket is connected, for the hook */
-    zcoap__uv_observation_t obs[ZCOAP_UV_CLIENT_OBSERVATIONS];
-    zcoap__uv_transfer_t xfer;
-    uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
+    zcoap__uv_observation_t *obs;      /* ZCOAP_UV_CLIENT_OBSERVATIONS, from the first observe */
+    zcoap__uv_transfer_t *xfer;        /* from the first block-wise transfer */
 };
 
 /**
  * @brief Initialise a client on @p loop.
- * @param[in] cfg endpoint configuration, or NULL for the defaults with the client's own storage;
- *                a NULL rng is replaced by zcoap_uv_random(); msg_cap must be smaller than
- *                ZCOAP_UV_CLIENT_RX_SIZE
+ *
+ * Memory: the client itself (sizeof(zcoap_uv_client_t), about 1.5 KB on 64-bit Linux), the
+ * endpoint's buffers, and what the client allocates when first needed, all released before
+ * the close callback: the default storage (zcoap_ep_storage_t, 3,664 bytes) when @p cfg is
+ * NULL, the observations' URIs (ZCOAP_UV_CLIENT_OBSERVATIONS slots of
+ * ZCOAP_UV_CLIENT_OBS_URI_SIZE bytes) at the first zcoap_uv_client_observe(), a transfer's state
+ * (about 500 bytes) at the first block-wise transfer. Datagrams are read into one buffer per
+ * thread, shared by every client of the loop. For many clients with small messages, give a
+ * configuration with buffers of your own (msg_cap 256 or 512, one response slot).
+ *
+ * @param[in] cfg endpoint configuration with its buffers, or NULL for the defaults with storage
+ *                the client allocates; a NULL rng is replaced by zcoap_uv_random(); msg_cap
+ *                must be smaller than ZCOAP_UV_CLIENT_RX_SIZE
  * @param[in] on_event event callback (may be NULL)
- * @retval 0, ZCOAP_EINVAL, or a libuv error
+ * @retval 0, ZCOAP_EINVAL, ZCOAP_ENOSPC (out of memory), or a libuv error
  */
 int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_config_t *cfg,
                          zcoap_uv_client_event_cb on_event);
+
+/**
+ * @brief Bind the client's socket to a local address before it connects (optional).
+ *
+ * Without it, connecting picks the source address by route and a free ephemeral port, of which
+ * one address has about 28,000 (net.ipv4.ip_local_port_range): a process with more clients
+ * connected to one server at once binds them to several source addresses (on Linux the whole
+ * 127/8 is loopback), port 0 letting the kernel choose a free port on each.
+ * @param[in] local IPv4 or IPv6 address and port (0: any free port) of the peer's family
+ * @retval 0 bound; zcoap_uv_client_connect() or zcoap_uv_client_connect_uri() follows
+ * @retval ZCOAP_EINVAL NULL arguments or another family
+ * @retval ZCOAP_ESTATE the client is connected, resolving or closed
+ * @retval other        a libuv error (UV_EADDRINUSE, UV_EADDRNOTAVAIL, UV_EMFILE, or UV_EINVAL
+ *                      when the socket is bound already)
+ */
+int zcoap_uv_client_bind(zcoap_uv_client_t *c, const struct sockaddr *local);
 
 /** Connect the client's socket to @p addr (IPv4 or IPv6) and start receiving. */
 int zcoap_uv_client_connect(zcoap_uv_client_t *c, const struct sockaddr *addr);
@@ -336,7 +361,8 @@ int zcoap_uv_client_ping(zcoap_uv_client_t *c);
  * @retval 0 the registration is on its way
  * @retval ZCOAP_EBUSY a request is in flight (NSTART = 1), or @p tag's active cancellation is
  *         still to be sent
- * @retval ZCOAP_ENOSPC every observation slot is taken (the client's or the endpoint's), or the
+ * @retval ZCOAP_ENOSPC every observation slot is taken (the client's or the endpoint's), out of
+ *         memory for the observations' table, or the
  *         URI is too long
  * @retval ZCOAP_ESTATE before the client is connected, after it is closed, or from the hook
  * @retval ZCOAP_EINVAL NULL arguments or tag 0; or the URI's errors (ZCOAP_EURI_*)

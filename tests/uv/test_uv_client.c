@@ -1035,6 +1035,62 @@ static void close_inside_the_sent_event(void **state)
     assert_events(f, want, 1);
 }
 
+/* ---- binding before the connection ---------------------------------------------------------- */
+
+/* A client bound to 127.0.0.2 (Linux: all of 127/8 is loopback) sends from there, and its answer
+ * comes back to it. */
+static void bound_client_sends_from_its_address(void **state)
+{
+    fixture_t *f = *state;
+    start_peer(f, script_piggyback);
+    start_client(f, NULL);
+    struct sockaddr_in local;
+    assert_int_equal(uv_ip4_addr("127.0.0.2", 0, &local), 0);
+    int rc = zcoap_uv_client_bind(&f->client, (const struct sockaddr *)&local);
+    if (rc == UV_EADDRNOTAVAIL) {
+        skip(); /* a system whose loopback is 127.0.0.1 only */
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(zcoap_uv_client_connect(&f->client, (const struct sockaddr *)&f->peer.addr),
+                     0);
+
+    send_get(f, "x");
+    run_until_event(f, ZCOAP_EV_OUT_RESPONSE);
+
+    assert_response(f, ZCOAP_CONTENT, "hello");
+    assert_int_equal(f->peer.n_rx, 1);
+    assert_int_equal(f->peer.last_from.ss_family, AF_INET);
+    const struct sockaddr_in *from = (const struct sockaddr_in *)&f->peer.last_from;
+    assert_int_equal(from->sin_addr.s_addr, local.sin_addr.s_addr);
+    assert_int_not_equal(from->sin_port, 0);
+}
+
+/* Binding takes an IPv4 or IPv6 address, once, before the connection. */
+static void bind_is_refused_out_of_turn(void **state)
+{
+    fixture_t *f = *state;
+    start_peer(f, script_piggyback);
+    start_client(f, NULL);
+    struct sockaddr_storage local;
+    uvt_loopback(AF_INET, 0, &local);
+    struct sockaddr other;
+    memset(&other, 0, sizeof other);
+    other.sa_family = AF_UNIX;
+
+    assert_int_equal(zcoap_uv_client_bind(NULL, (const struct sockaddr *)&local), ZCOAP_EINVAL);
+    assert_int_equal(zcoap_uv_client_bind(&f->client, NULL), ZCOAP_EINVAL);
+    assert_int_equal(zcoap_uv_client_bind(&f->client, &other), ZCOAP_EINVAL);
+    assert_int_equal(zcoap_uv_client_bind(&f->client, (const struct sockaddr *)&local), 0);
+    assert_int_equal(zcoap_uv_client_bind(&f->client, (const struct sockaddr *)&local), UV_EINVAL);
+    assert_int_equal(zcoap_uv_client_connect(&f->client, (const struct sockaddr *)&f->peer.addr),
+                     0);
+    assert_int_equal(zcoap_uv_client_bind(&f->client, (const struct sockaddr *)&local),
+                     ZCOAP_ESTATE);
+    close_client(f);
+    assert_int_equal(zcoap_uv_client_bind(&f->client, (const struct sockaddr *)&local),
+                     ZCOAP_ESTATE);
+}
+
 static void close_before_connect(void **state)
 {
     fixture_t *f = *state;
@@ -1096,6 +1152,8 @@ int main(void)
         ON_BOTH(close_inside_the_sent_event),
         ON_IPV4(close_before_connect),
         ON_IPV4(close_while_resolving),
+        ON_IPV4(bound_client_sends_from_its_address),
+        ON_IPV4(bind_is_refused_out_of_turn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
