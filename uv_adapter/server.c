@@ -183,7 +183,8 @@ static zcoap__uv_tx_t tx_to(zcoap_uv_server_t *s, const struct sockaddr_storage 
                                .datagrams_out = &s->stats.datagrams_out,
                                .send_errors = &s->stats.send_errors,
                                .hook_dropped_out = &s->stats.hook_dropped_out,
-                               .last_error = NULL};
+                               .last_error = NULL,
+                               .batch = s->tx_batch};
     return tx;
 }
 
@@ -313,9 +314,13 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         return;
     }
     /* 0: the socket is drained, or (UV_UDP_MMSG_FREE) a recvmmsg batch is done, its buffer
-     * ours again; nothing to free. */
-    if (nread == 0 || addr == NULL)
+     * ours again; nothing to free. The answers to the batch go out now, in one call. */
+    if (nread == 0 || addr == NULL) {
+        zcoap__uv_send_batch_flush(s->tx_batch, &s->udp);
         return;
+    }
+    if ((flags & UV_UDP_MMSG_CHUNK) != 0)
+        zcoap__uv_send_batch_open(s->tx_batch); /* libuv ends the batch with a call of 0 */
     /* A recvmmsg slice holds 64 KiB: drop what a plain read would have truncated, so that both
      * modes pass the same datagrams. */
     if ((flags & UV_UDP_PARTIAL) != 0 || (size_t)nread > sizeof(s->rx)) {
@@ -365,6 +370,8 @@ static void free_storage(zcoap_uv_server_t *s)
     free(s->shared_req);
     free(s->buckets);
     free(s->rx_batch);
+    free(s->tx_batch);
+    s->tx_batch = NULL;
     s->peers = NULL;
     s->buffers = NULL;
     s->dedup = NULL;
@@ -419,9 +426,16 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
             free(s->rx_batch); /* no recvmmsg here: libuv reads one datagram at a time */
             s->rx_batch = NULL;
         }
+        if (s->rx_batch != NULL) {
+            s->tx_batch = zcoap__uv_send_batch_new(cfg->msg_cap, &s->stats.datagrams_out,
+                                                   &s->stats.send_errors);
+            if (s->tx_batch == NULL)
+                rc = ZCOAP_ENOSPC;
+        }
         s->stats.recv_batch = s->rx_batch != NULL ? ZCOAP_UV_SERVER_RECV_BATCH : 1u;
-        rc = cfg->reuse_port ? zcoap__uv_bind_reuse_port(&s->udp, addr)
-                             : uv_udp_bind(&s->udp, addr, 0);
+        if (rc == 0)
+            rc = cfg->reuse_port ? zcoap__uv_bind_reuse_port(&s->udp, addr)
+                                 : uv_udp_bind(&s->udp, addr, 0);
         if (rc == 0)
             zcoap__uv_set_recv_buffer(s);
         if (rc == 0)
@@ -486,6 +500,7 @@ void zcoap_uv_server_close(zcoap_uv_server_t *s, zcoap_uv_server_close_cb cb)
 {
     if (s == NULL || s->closing)
         return;
+    zcoap__uv_send_batch_flush(s->tx_batch, &s->udp); /* what a batch cut short still owes */
     s->closing = true;
     s->on_close = cb;
     uv_close((uv_handle_t *)&s->udp, on_udp_closed);

@@ -22,6 +22,8 @@ bool zcoap__uv_send(const zcoap__uv_tx_t *tx, const uint8_t *p, size_t n)
             return true;
         }
     }
+    if (zcoap__uv_send_batch_add(tx->batch, tx->udp, tx->to, p, n))
+        return true; /* goes out with the rest of the batch, counted then */
     /* uv_buf_t is not const-correct; libuv only reads the bytes it sends. */
     uv_buf_t out = uv_buf_init((char *)(uintptr_t)p, (unsigned int)n);
     int rc = uv_udp_try_send(tx->udp, &out, 1, tx->to);

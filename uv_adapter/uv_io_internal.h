@@ -6,6 +6,23 @@
 
 #include "zcoap/uv.h"
 
+/* Datagrams a server holds back while it handles one recvmmsg() batch (send_batch.c). */
+#define ZCOAP__UV_SEND_BATCH 32
+typedef struct zcoap__uv_send_batch zcoap__uv_send_batch_t;
+
+/* A batch for datagrams of up to @p msg_cap bytes, counting into the server's counters; NULL
+ * when out of memory. free() releases it. */
+zcoap__uv_send_batch_t *zcoap__uv_send_batch_new(size_t msg_cap, uint64_t *datagrams_out,
+                                                 uint64_t *send_errors);
+/* From now on, zcoap__uv_send_batch_add() holds datagrams back (NULL @p b: nothing). */
+void zcoap__uv_send_batch_open(zcoap__uv_send_batch_t *b);
+/* Hold one datagram to @p to back if the batch is open (sending what it holds when it is
+ * full); false when it is not held, so the caller sends it now. */
+bool zcoap__uv_send_batch_add(zcoap__uv_send_batch_t *b, uv_udp_t *udp, const struct sockaddr *to,
+                              const uint8_t *p, size_t n);
+/* Send what the batch holds with sendmmsg() and close it (NULL @p b: nothing). */
+void zcoap__uv_send_batch_flush(zcoap__uv_send_batch_t *b, uv_udp_t *udp);
+
 /* One socket's way out: where datagrams go, the hook that sees them, the counters. Built on the
  * stack by the caller for each batch of sends. */
 typedef struct zcoap__uv_tx {
@@ -16,7 +33,8 @@ typedef struct zcoap__uv_tx {
     uint64_t *datagrams_out;
     uint64_t *send_errors;
     uint64_t *hook_dropped_out;
-    int *last_error; /* may be NULL */
+    int *last_error;               /* may be NULL */
+    zcoap__uv_send_batch_t *batch; /* a server's, or NULL: sent at once */
 } zcoap__uv_tx_t;
 
 /* Call the hook (its fn is not NULL) for one datagram; true lets the datagram through. */

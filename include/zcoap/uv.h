@@ -733,6 +733,7 @@ struct zcoap_uv_server {
     zcoap__uv_hook_t hook;
     char wellknown[1024];
     uint8_t *rx_batch; /* recvmmsg: ZCOAP_UV_SERVER_RECV_BATCH slices of 64 KiB; else NULL */
+    struct zcoap__uv_send_batch *tx_batch; /* with rx_batch: answers sent with sendmmsg */
     /* Observe: the table and the adapter's state of each observer (max_observers each), the
      * sequence number and the policy of each resource; all allocated at start */
     zcoap_obs_table_t obs;
