@@ -12,6 +12,17 @@
  * in each of 100,000 clients. */
 static _Thread_local uint8_t shared_rx[ZCOAP_UV_CLIENT_RX_SIZE];
 
+/* What a client given no configuration allocates: the request buffer and one response slot. A
+ * client seldom answers its peer (the ACKs of separate responses take no slot), so a second
+ * slot, which would let it answer a request while its own separate CON answer awaits an ACK,
+ * would be 1,152 bytes kept by every client for a rare case (that request gets 5.03). */
+typedef struct client_storage {
+    uint8_t req[ZCOAP_MAX_MSG_SIZE];
+    uint8_t resp[ZCOAP_MAX_MSG_SIZE];
+    zcoap_dedup_entry_t dedup[ZCOAP_EP_DEFAULT_DEDUP];
+    zcoap_ep_observation_t observations[ZCOAP_EP_DEFAULT_OBSERVATIONS];
+} client_storage_t;
+
 static void client_flush(zcoap_uv_client_t *c);
 
 /* ---- observations ------------------------------------------------------------------------ */
@@ -262,10 +273,18 @@ int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_c
     if (cfg != NULL) {
         config = *cfg;
     } else {
-        c->own_storage = malloc(sizeof(*c->own_storage));
-        if (c->own_storage == NULL)
+        client_storage_t *st = malloc(sizeof(*st));
+        if (st == NULL)
             return ZCOAP_ENOSPC;
-        zcoap_ep_config_default(&config, c->own_storage);
+        c->own_storage = st;
+        zcoap_ep_config_default(&config, NULL);
+        config.req_buf = st->req;
+        config.resp_store = st->resp;
+        config.resp_slots = 1;
+        config.dedup = st->dedup;
+        config.dedup_cap = ZCOAP_EP_DEFAULT_DEDUP;
+        config.observations = st->observations;
+        config.observations_cap = ZCOAP_EP_DEFAULT_OBSERVATIONS;
     }
     if (config.rng == NULL)
         config.rng = zcoap_uv_random;

@@ -252,7 +252,7 @@ struct zcoap_uv_client {
     uv_timer_t timer;
     uv_getaddrinfo_t resolver;
     zcoap_ep_t ep;
-    zcoap_ep_storage_t *own_storage; /* allocated at init when no configuration is given */
+    void *own_storage; /* allocated at init when no configuration is given */
     zcoap_uv_client_event_cb on_event;
     zcoap_uv_client_connect_cb on_connect;
     zcoap_uv_client_close_cb on_close;
@@ -275,8 +275,9 @@ struct zcoap_uv_client {
  *
  * Memory: the client itself (sizeof(zcoap_uv_client_t), about 1.5 KB on 64-bit Linux), the
  * endpoint's buffers, and what the client allocates when first needed, all released before
- * the close callback: the default storage (zcoap_ep_storage_t, 3,664 bytes) when @p cfg is
- * NULL, the observations' URIs (ZCOAP_UV_CLIENT_OBSERVATIONS slots of
+ * the close callback: the default storage (a request buffer and one response slot of
+ * ZCOAP_MAX_MSG_SIZE, 8 de-duplication entries, ZCOAP_EP_DEFAULT_OBSERVATIONS observations:
+ * 2,512 bytes) when @p cfg is NULL, the observations' URIs (ZCOAP_UV_CLIENT_OBSERVATIONS slots of
  * ZCOAP_UV_CLIENT_OBS_URI_SIZE bytes) at the first zcoap_uv_client_observe(), a transfer's state
  * (about 500 bytes) at the first block-wise transfer. Datagrams are read into one buffer per
  * thread, shared by every client of the loop. For many clients with small messages, give a
