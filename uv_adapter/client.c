@@ -409,8 +409,6 @@ int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, 
         return ZCOAP_EINVAL;
     if (c->closing || !c->connected || c->hook.running)
         return ZCOAP_ESTATE; /* nowhere to send it yet, or the hook is mid-datagram */
-    if (zcoap_uv_client_transferring(c))
-        return ZCOAP_EBUSY; /* its slot is free for a moment inside its reports */
     int rc = zcoap_ep_request_uri(&c->ep, type, method, uri, payload, payload_len, uv_now(c->loop));
     if (rc == ZCOAP_OK)
         client_flush(c);
@@ -423,8 +421,6 @@ int zcoap_uv_client_ping(zcoap_uv_client_t *c)
         return ZCOAP_EINVAL;
     if (c->closing || !c->connected || c->hook.running)
         return ZCOAP_ESTATE;
-    if (zcoap_uv_client_transferring(c))
-        return ZCOAP_EBUSY; /* the transfer holds the request slot */
     int rc = zcoap_ep_ping(&c->ep, uv_now(c->loop));
     if (rc == ZCOAP_OK)
         client_flush(c);
@@ -445,8 +441,8 @@ int zcoap_uv_client_observe(zcoap_uv_client_t *c, const char *uri, uint32_t tag)
     if (rc != ZCOAP_OK)
         return rc;
     zcoap__uv_observation_t *o = obs_find(c, tag);
-    if ((o != NULL && o->cancel_due) || zcoap_uv_client_transferring(c))
-        return ZCOAP_EBUSY; /* its GET with Observe 1 goes first; the transfer holds the slot */
+    if (o != NULL && o->cancel_due)
+        return ZCOAP_EBUSY; /* its GET with Observe 1 goes first */
     if (o == NULL && c->obs == NULL) {
         c->obs = calloc(ZCOAP_UV_CLIENT_OBSERVATIONS, sizeof(*c->obs)); /* tag 0: free */
         if (c->obs == NULL)

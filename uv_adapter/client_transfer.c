@@ -35,7 +35,7 @@ static int send_next(zcoap_uv_client_t *c)
     return rc;
 }
 
-/* A response to the transfer's request: its slice to the application, then the next request. */
+/* A response to the transfer's request: the next request, then the slice to the application. */
 static void on_response(zcoap_uv_client_t *c, const zcoap_msg_t *msg)
 {
     zcoap__uv_transfer_t *x = c->xfer;
@@ -45,6 +45,10 @@ static void on_response(zcoap_uv_client_t *c, const zcoap_msg_t *msg)
         fail(c, ZCOAP_ESTATE, msg);
         return;
     }
+    /* The next request goes out before the reports: while they run, it holds the endpoint's
+     * one request slot (NSTART = 1), so a request started from a report gets ZCOAP_EBUSY from
+     * the endpoint itself; a cancel or close from a report drops it. */
+    int next_rc = step.action == ZCOAP_TRANSFER_NEXT ? send_next(c) : ZCOAP_OK;
     zcoap_uv_transfer_report_t r = {.msg = msg, .size2 = step.size2, .uploaded = step.uploaded};
     if (step.restarted) {
         r.kind = ZCOAP_UV_TRANSFER_RESTARTED;
@@ -72,10 +76,8 @@ static void on_response(zcoap_uv_client_t *c, const zcoap_msg_t *msg)
         report(c, &r);
     } else if (step.action == ZCOAP_TRANSFER_FAILED) {
         fail(c, step.error, msg);
-    } else {
-        int rc = send_next(c);
-        if (rc != ZCOAP_OK)
-            fail(c, rc, NULL);
+    } else if (next_rc != ZCOAP_OK) {
+        fail(c, next_rc, NULL);
     }
 }
 
