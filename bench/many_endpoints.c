@@ -93,9 +93,10 @@ static void usage(FILE *out)
             "  --resp-slots R     responses kept per endpoint (default %d)\n"
             "  --dedup D          message IDs remembered per endpoint (default %d)\n"
             "  --observations O   observations per endpoint (default %d)\n"
-            "                     (any of these five: the benchmark gives each endpoint its\n"
-            "                     buffers from one array; none: a NULL configuration, the\n"
-            "                     library's defaults and its own storage)\n"
+            "                     (any of the last four: the benchmark gives each endpoint its\n"
+            "                     buffers from one array; none: a configuration without\n"
+            "                     buffers, which the library allocates: the request buffer at\n"
+            "                     init, the response slot only when the peer sends a request)\n"
             "  --seconds T        hard bound of the run (default 120)\n"
             "  --ramp-ms R        spread the first requests over R ms (default 0: all at once)\n"
             "  --max-open M       at most M sockets at once (default: RLIMIT_NOFILE - %d)\n"
@@ -170,7 +171,6 @@ static int parse_options(int argc, char **argv, options_t *o)
             o->seed = (uint32_t)strtoul(v, NULL, 10);
         } else if (strcmp(a, "--ack-timeout-ms") == 0) {
             o->ack_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
-            o->custom = true;
         } else if (strcmp(a, "--msg-cap") == 0) {
             o->msg_cap = (size_t)strtoul(v, NULL, 10);
             o->custom = true;
@@ -843,8 +843,8 @@ static void print_client_layout(void)
            sizeof(zcoap_ep_storage_t), STORAGE_SIZE(req), STORAGE_SIZE(resp), STORAGE_SIZE(dedup),
            STORAGE_SIZE(observations), ZCOAP_UV_CLIENT_RX_SIZE, ZCOAP_UV_CLIENT_OBSERVATIONS,
            sizeof(zcoap__uv_observation_t), sizeof(zcoap__uv_transfer_t),
-           B.o.custom ? "the benchmark's," : "the library's default,",
-           B.o.custom ? B.storage_size : sizeof(zcoap_ep_storage_t));
+           B.o.custom ? "the benchmark's," : "allocated by the library (no response slot yet),",
+           B.storage_size);
 }
 
 /* What one run measured. */
@@ -886,10 +886,10 @@ static void write_csv(const report_t *r)
     else
         fputs(",,,", f);
     fprintf(f, "%u,%zu,%u,%u,%zu,%ld,%ld,%ld,%llu,%.3f,%.3f,%.3f,%.1f,%.1f\n", B.o.loss_percent,
-            B.max_open, B.o.ramp_ms, B.o.custom ? B.o.ack_timeout_ms : 2000u,
-            B.o.custom ? B.storage_size : sizeof(zcoap_ep_storage_t), r->rss_before, r->rss_after,
-            r->rss_peak, (unsigned long long)r->retransmissions, r->client_cpu_s, r->server_cpu_s,
-            r->machine_cpu_s, (double)B.busy_max_ns / 1e6, (double)B.burst_ns / 1e6);
+            B.max_open, B.o.ramp_ms, B.o.ack_timeout_ms, B.storage_size, r->rss_before,
+            r->rss_after, r->rss_peak, (unsigned long long)r->retransmissions, r->client_cpu_s,
+            r->server_cpu_s, r->machine_cpu_s, (double)B.busy_max_ns / 1e6,
+            (double)B.burst_ns / 1e6);
     fclose(f);
 }
 
@@ -912,8 +912,15 @@ static size_t align8(size_t n)
     return (n + 7u) & ~(size_t)7u;
 }
 
+/* What the endpoint's buffers take: the benchmark's, or what zcoap_uv_client_init() allocates
+ * for a configuration without buffers (uv_adapter/client.c: request buffer, de-duplication ring,
+ * observations; the response slot is lent at the peer's first request, which never comes here). */
 static size_t storage_size(const options_t *o)
 {
+    if (!o->custom)
+        return align8(ZCOAP_MAX_MSG_SIZE) +
+               align8(ZCOAP_EP_DEFAULT_DEDUP * sizeof(zcoap_dedup_entry_t)) +
+               ZCOAP_EP_DEFAULT_OBSERVATIONS * sizeof(zcoap_ep_observation_t);
     return align8(o->msg_cap) + align8(o->resp_slots * o->msg_cap) +
            align8(o->dedup * sizeof(zcoap_dedup_entry_t)) +
            align8(o->observations * sizeof(zcoap_ep_observation_t));
@@ -944,9 +951,13 @@ static int init_clients(void)
     for (size_t i = 0; i < n; i++) {
         zcoap_uv_client_t *c = &B.clients[i];
         zcoap_ep_config_t cfg;
-        if (B.o.custom)
+        if (B.o.custom) {
             custom_config(&cfg, B.buffers + i * B.storage_size); /* rng NULL: the adapter's */
-        int rc = zcoap_uv_client_init(&B.loop, c, B.o.custom ? &cfg : NULL, on_event);
+        } else {
+            zcoap_ep_config_default(&cfg, NULL); /* no buffers: the library allocates them */
+            cfg.tx.ack_timeout_ms = B.o.ack_timeout_ms;
+        }
+        int rc = zcoap_uv_client_init(&B.loop, c, &cfg, on_event);
         if (rc != 0) {
             fprintf(stderr, "zcoap_many_endpoints: client %zu: %s\n", i, zcoap_uv_strerror(rc));
             return -1;
@@ -1001,8 +1012,8 @@ int main(int argc, char **argv)
              o->path);
     printf("zcoap_many_endpoints: %zu endpoints on one loop, %u CON GET each to %s, loss %u %% "
            "(seed %u), ACK_TIMEOUT %u ms, %s\n",
-           n, o->requests, B.uri, o->loss_percent, o->seed, o->custom ? o->ack_timeout_ms : 2000u,
-           o->custom ? "buffers from the benchmark" : "default configuration (NULL)");
+           n, o->requests, B.uri, o->loss_percent, o->seed, o->ack_timeout_ms,
+           o->custom ? "buffers from the benchmark" : "buffers the library allocates");
     if (B.max_open < n)
         printf("  RLIMIT_NOFILE %llu (hard %llu): %zu sockets fit at once, not %zu; every "
                "endpoint is created, at most %zu have a socket at a time (waves: an endpoint "
@@ -1039,8 +1050,8 @@ int main(int argc, char **argv)
     long rss_before = self_status_kib("VmRSS");
 
     B.clients = calloc(n, sizeof(*B.clients));
+    B.storage_size = storage_size(o);
     if (o->custom) {
-        B.storage_size = storage_size(o);
         B.buffers = calloc(n, B.storage_size); /* resident as the endpoints write them */
     }
     if (B.clients == NULL || (o->custom && B.buffers == NULL)) {

@@ -6,7 +6,8 @@
 
 static bool config_ok(const zcoap_ep_config_t *c)
 {
-    return c->rng != NULL && c->req_buf != NULL && c->resp_store != NULL && c->dedup != NULL &&
+    return c->rng != NULL && c->req_buf != NULL &&
+           (c->resp_store != NULL || c->resp_store_lend != NULL) && c->dedup != NULL &&
            c->resp_slots >= 1 && c->resp_slots <= 127 && c->dedup_cap >= 1 && c->dedup_cap <= 127 &&
            c->msg_cap >= 16 && c->msg_cap <= 0xFFFFu && c->token_len <= ZCOAP_MAX_TOKEN_LEN &&
            c->tx.ack_timeout_ms >= 1 && c->tx.ack_random_factor_permil >= 1000 &&
@@ -132,6 +133,14 @@ uint64_t zcoap__ep_initial_timeout(zcoap_ep_t *ep)
     (void)ep->cfg.rng(ep->cfg.rng_ctx, r, sizeof(r)); /* on failure: the shortest timeout */
     uint32_t v = ((uint32_t)r[0] << 24) | ((uint32_t)r[1] << 16) | ((uint32_t)r[2] << 8) | r[3];
     return (uint64_t)tx->ack_timeout_ms + (spread == 0 ? 0u : v % ((uint64_t)spread + 1u));
+}
+
+bool zcoap__ep_have_store(zcoap_ep_t *ep)
+{
+    if (ep->cfg.resp_store == NULL && ep->cfg.resp_store_lend != NULL)
+        ep->cfg.resp_store = ep->cfg.resp_store_lend(ep->cfg.resp_store_ctx,
+                                                     ep->cfg.resp_slots * ep->cfg.msg_cap);
+    return ep->cfg.resp_store != NULL;
 }
 
 uint8_t *zcoap__ep_slot(const zcoap_ep_t *ep, size_t slot)

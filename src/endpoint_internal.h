@@ -43,6 +43,9 @@ uint16_t zcoap__ep_new_mid(zcoap_ep_t *ep);
 /* RFC 7252 §4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]. */
 uint64_t zcoap__ep_initial_timeout(zcoap_ep_t *ep);
 uint8_t *zcoap__ep_slot(const zcoap_ep_t *ep, size_t slot);
+/* The response store is there, lent now if it was not yet (zcoap_ep_config_t::resp_store_lend);
+ * false when it cannot be. Every path that takes a slot asks first. */
+bool zcoap__ep_have_store(zcoap_ep_t *ep);
 
 /* Outgoing path (ep_out.c). Each receive function returns true when the message was its own. */
 bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms);

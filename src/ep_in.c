@@ -218,7 +218,10 @@ void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t
         answer_duplicate(ep, dup, msg);
         return;
     }
-    if (ep->in_state != ZCOAP__IN_IDLE || ep->in_pending_tx || !slot_available(ep)) {
+    /* Without a response store (none could be lent) the request cannot be answered beyond the
+     * 5.03, which needs none. */
+    if (ep->in_state != ZCOAP__IN_IDLE || ep->in_pending_tx || !slot_available(ep) ||
+        !zcoap__ep_have_store(ep)) {
         answer_busy(ep, msg);
         return;
     }
@@ -489,6 +492,8 @@ int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len
     if (ep == NULL || b == NULL || !zcoap_code_is_response(code) ||
         token_len > ZCOAP_MAX_TOKEN_LEN || (token == NULL && token_len > 0))
         return ZCOAP_EINVAL;
+    if (!zcoap__ep_have_store(ep))
+        return ZCOAP_ENOSPC;
     ep->ntf_begun = false; /* a notification begun and never sent is forgotten */
     /* §4.5.2: a CON notification in flight to this observer is replaced, whatever was asked. */
     bool replaces = back_notifies(ep, token, token_len);

@@ -12,16 +12,53 @@
  * in each of 100,000 clients. */
 static _Thread_local uint8_t shared_rx[ZCOAP_UV_CLIENT_RX_SIZE];
 
-/* What a client given no configuration allocates: the request buffer and one response slot. A
- * client seldom answers its peer (the ACKs of separate responses take no slot), so a second
- * slot, which would let it answer a request while its own separate CON answer awaits an ACK,
- * would be 1,152 bytes kept by every client for a rare case (that request gets 5.03). */
-typedef struct client_storage {
-    uint8_t req[ZCOAP_MAX_MSG_SIZE];
-    uint8_t resp[ZCOAP_MAX_MSG_SIZE];
-    zcoap_dedup_entry_t dedup[ZCOAP_EP_DEFAULT_DEDUP];
-    zcoap_ep_observation_t observations[ZCOAP_EP_DEFAULT_OBSERVATIONS];
-} client_storage_t;
+/* What a client given no buffers allocates at init: the request buffer, the de-duplication ring
+ * and the observations, in one block. Its response slot is lent only when the peer first sends
+ * it a request (zcoap_ep_config_t::resp_store_lend): a client seldom answers its peer (the ACKs
+ * of separate responses and notifications take no slot), and 100,000 clients that never do
+ * then keep 1,152 bytes less each. One slot: a second, which would let it answer a request
+ * while its own separate CON answer awaits an ACK, is for a rare case (that request gets 5.03). */
+static size_t align8(size_t n)
+{
+    return (n + 7u) & ~(size_t)7u;
+}
+
+static uint8_t *lend_response_slot(void *ctx, size_t bytes)
+{
+    zcoap_uv_client_t *c = ctx;
+    c->lent_store = malloc(bytes);
+    return c->lent_store; /* NULL: the request is answered 5.03 and the next one asks again */
+}
+
+/* Fill the buffers @p config lacks (none given: all of them) from one allocation. */
+static int allocate_storage(zcoap_uv_client_t *c, zcoap_ep_config_t *config)
+{
+    if (config->msg_cap == 0)
+        config->msg_cap = ZCOAP_MAX_MSG_SIZE;
+    if (config->dedup_cap == 0)
+        config->dedup_cap = ZCOAP_EP_DEFAULT_DEDUP;
+    if (config->observations_cap == 0)
+        config->observations_cap = ZCOAP_EP_DEFAULT_OBSERVATIONS;
+    if (config->resp_slots == 0)
+        config->resp_slots = 1;
+    if (config->msg_cap > 0xFFFFu || config->dedup_cap > 127u || config->observations_cap > 127u ||
+        config->resp_slots > 127u)
+        return ZCOAP_EINVAL;
+    size_t dedup_at = align8(config->msg_cap);
+    size_t obs_at = dedup_at + align8(config->dedup_cap * sizeof(zcoap_dedup_entry_t));
+    size_t size = obs_at + config->observations_cap * sizeof(zcoap_ep_observation_t);
+    uint8_t *block = malloc(size);
+    if (block == NULL)
+        return ZCOAP_ENOSPC;
+    c->own_storage = block;
+    config->req_buf = block;
+    config->dedup = (zcoap_dedup_entry_t *)(void *)(block + dedup_at);
+    config->observations = (zcoap_ep_observation_t *)(void *)(block + obs_at);
+    config->resp_store = NULL;
+    config->resp_store_lend = lend_response_slot;
+    config->resp_store_ctx = c;
+    return ZCOAP_OK;
+}
 
 static void client_flush(zcoap_uv_client_t *c);
 
@@ -139,9 +176,11 @@ static bool obs_track(zcoap_uv_client_t *c, const zcoap_event_t *ev)
 static void closed_fully(zcoap_uv_client_t *c)
 {
     free(c->own_storage);
+    free(c->lent_store);
     free(c->obs);
     free(c->xfer);
     c->own_storage = NULL;
+    c->lent_store = NULL;
     c->obs = NULL;
     c->xfer = NULL;
     if (c->on_close != NULL)
@@ -192,7 +231,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     }
     if (c->hook.fn != NULL) {
         bool pass = zcoap__uv_hook_passes(&c->hook, ZCOAP_UV_DATAGRAM_IN,
-                                          (const struct sockaddr *)&c->peer_addr,
+                                          &c->peer_addr.sa,
                                           (const uint8_t *)buf->base, (size_t)nread);
         if (c->closing)
             return; /* the hook closed the client */
@@ -212,7 +251,7 @@ static void send_queued(zcoap_uv_client_t *c, uint64_t now)
 {
     const zcoap__uv_tx_t tx = {.udp = &c->udp,
                                .to = NULL, /* connected */
-                               .peer = (const struct sockaddr *)&c->peer_addr,
+                               .peer = &c->peer_addr.sa,
                                .hook = &c->hook,
                                .datagrams_out = &c->stats.datagrams_out,
                                .send_errors = &c->stats.send_errors,
@@ -270,25 +309,18 @@ int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_c
     c->loop = loop;
     c->on_event = on_event;
     zcoap_ep_config_t config;
-    if (cfg != NULL) {
+    if (cfg != NULL)
         config = *cfg;
-    } else {
-        client_storage_t *st = malloc(sizeof(*st));
-        if (st == NULL)
-            return ZCOAP_ENOSPC;
-        c->own_storage = st;
+    else
         zcoap_ep_config_default(&config, NULL);
-        config.req_buf = st->req;
-        config.resp_store = st->resp;
-        config.resp_slots = 1;
-        config.dedup = st->dedup;
-        config.dedup_cap = ZCOAP_EP_DEFAULT_DEDUP;
-        config.observations = st->observations;
-        config.observations_cap = ZCOAP_EP_DEFAULT_OBSERVATIONS;
-    }
+    int rc = ZCOAP_OK;
+    if (config.req_buf == NULL && config.resp_store == NULL && config.dedup == NULL &&
+        config.observations == NULL && config.resp_store_lend == NULL)
+        rc = allocate_storage(c, &config);
     if (config.rng == NULL)
         config.rng = zcoap_uv_random;
-    int rc = config.msg_cap >= ZCOAP_UV_CLIENT_RX_SIZE
+    if (rc == ZCOAP_OK)
+        rc = config.msg_cap >= ZCOAP_UV_CLIENT_RX_SIZE
                  ? ZCOAP_EINVAL /* a datagram the endpoint accepts must fit the receive buffer */
                  : zcoap_ep_init(&c->ep, &config, uv_now(loop));
     if (rc == ZCOAP_OK)
@@ -308,7 +340,6 @@ int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_c
     }
     c->timer.data = c;
     c->open_handles++;
-    c->resolver.data = c;
     return 0;
 }
 
@@ -343,6 +374,8 @@ int zcoap_uv_client_connect(zcoap_uv_client_t *c, const struct sockaddr *addr)
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     zcoap_uv_client_t *c = req->data;
+    free(req);
+    c->resolver = NULL;
     c->resolving = false;
     if (c->closing) {
         uv_freeaddrinfo(res);
@@ -396,9 +429,18 @@ int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
     hints.ai_flags = parts.host_is_literal ? AI_NUMERICHOST : 0;
-    rc = uv_getaddrinfo(c->loop, &c->resolver, on_resolved, host, NULL, &hints);
-    if (rc == 0)
+    /* Allocated per resolution: 160 bytes that clients given an address never need. */
+    c->resolver = malloc(sizeof(*c->resolver));
+    if (c->resolver == NULL)
+        return ZCOAP_ENOSPC;
+    c->resolver->data = c;
+    rc = uv_getaddrinfo(c->loop, c->resolver, on_resolved, host, NULL, &hints);
+    if (rc == 0) {
         c->resolving = true;
+    } else {
+        free(c->resolver);
+        c->resolver = NULL;
+    }
     return rc;
 }
 
@@ -531,7 +573,7 @@ void zcoap_uv_client_close(zcoap_uv_client_t *c, zcoap_uv_client_close_cb cb)
     if (c->xfer != NULL)
         c->xfer->active = false; /* nor reported */
     if (c->resolving)
-        (void)uv_cancel((uv_req_t *)&c->resolver); /* on_resolved still runs, with ECANCELED */
+        (void)uv_cancel((uv_req_t *)c->resolver); /* on_resolved still runs, with ECANCELED */
     if (c->open_handles == 0) {
         /* init failed half-way or closed already: nothing to wait for */
         if (!c->resolving)

@@ -75,6 +75,17 @@ extern "C" {
  */
 typedef int (*zcoap_rng_fn)(void *ctx, uint8_t *out, size_t len);
 
+/**
+ * @brief Lender of the response store: returns @p bytes of memory (suitably aligned for bytes)
+ *        that stay the endpoint's until it is no longer used, or NULL when there is none.
+ *
+ * Called at most once per endpoint, when the first request from the peer arrives or the first
+ * notification begins, if zcoap_ep_config_t::resp_store is NULL. A client whose peer never
+ * sends it a request never needs the store (a CON notification is acknowledged with an empty
+ * ACK, which needs none). The caller frees what it lent after the endpoint's last use.
+ */
+typedef uint8_t *(*zcoap_lend_fn)(void *ctx, size_t bytes);
+
 /** Transmission parameters (RFC 7252 §4.8). The derived times are computed from these. */
 typedef struct zcoap_tx_params {
     uint32_t ack_timeout_ms;           /**< ACK_TIMEOUT, default 2000 */
@@ -133,7 +144,8 @@ typedef struct zcoap_ep_config {
                                        16-65535); a larger request is answered 4.13 with Size1 */
     uint8_t *req_buf;             /**< msg_cap bytes: our request being sent/retransmitted */
     uint8_t *resp_store;          /**< resp_slots * msg_cap bytes: our responses, kept for
-                                       duplicate requests */
+                                       duplicate requests; NULL with @c resp_store_lend: lent
+                                       when first needed */
     size_t resp_slots;            /**< how many responses are kept (1-127) */
     zcoap_dedup_entry_t *dedup;   /**< ring of recent incoming message IDs */
     size_t dedup_cap;             /**< its size (1-127) */
@@ -142,6 +154,11 @@ typedef struct zcoap_ep_config {
     size_t observations_cap;              /**< their number (0: no observations) */
     zcoap_rng_fn rng;                     /**< random source (required) */
     void *rng_ctx;                        /**< passed to rng */
+    zcoap_lend_fn resp_store_lend; /**< lends resp_store when first needed, if it is NULL; a
+                                        request arriving when it lends nothing is answered 5.03
+                                        with Max-Age (busy_max_age_s) and a notification gets
+                                        ZCOAP_ENOSPC. May be NULL (resp_store is required). */
+    void *resp_store_ctx;          /**< passed to resp_store_lend */
 } zcoap_ep_config_t;
 
 /** Storage of the default configuration, for callers that want one object per endpoint. */
@@ -519,6 +536,7 @@ bool zcoap_ep_observing(const zcoap_ep_t *ep, uint32_t tag);
  *         every response slot is taken (a replacement then goes through the idle request
  *         buffer; anything else waits): send the newest state after the ZCOAP_EV_IN_* or
  *         ZCOAP_EV_NOTIFY_* event that ends that exchange
+ * @retval ZCOAP_ENOSPC no response store, and resp_store_lend lent none
  * @retval ZCOAP_EINVAL bad arguments (token longer than 8 bytes, not a response code)
  */
 int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len, uint8_t code,

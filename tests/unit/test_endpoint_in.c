@@ -676,6 +676,106 @@ static void one_response_slot_is_busy_while_con_response_in_flight(void **state)
     expect_sent_hex(f, T0, "62 45 12 35 b0 b1 ff 6e");
 }
 
+/* ======================================================================================== */
+/* A response store lent when first needed (zcoap_ep_config_t::resp_store_lend)            */
+/* ======================================================================================== */
+
+typedef struct lender {
+    uint8_t *store; /* what it lends, or NULL to lend nothing */
+    size_t calls;
+    size_t bytes; /* asked for at the last call */
+} lender_t;
+
+static uint8_t *lend_store(void *ctx, size_t bytes)
+{
+    lender_t *l = ctx;
+    l->calls++;
+    l->bytes = bytes;
+    return l->store;
+}
+
+static void lend_from(fx_t *f, lender_t *l)
+{
+    f->cfg.resp_store = NULL;
+    f->cfg.resp_store_lend = lend_store;
+    f->cfg.resp_store_ctx = l;
+}
+
+/* A client whose peer only answers never needs the store; the first request from the peer
+ * borrows it once (resp_slots * msg_cap bytes) and is answered from it. */
+static void response_store_is_lent_at_the_first_request(void **state)
+{
+    fx_t *f = *state;
+    lender_t l = {.store = f->store.resp};
+    lend_from(f, &l);
+    start(f);
+    for (int i = 0; i < 3; i++) {
+        sent_req_t r;
+        con_get(f, &r);
+        peer_piggyback(f, &r);
+        expect_events(f, ZCOAP_EV_OUT_RESPONSE);
+    }
+    /* A CON notification of an observation is acknowledged without a store too. */
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_CONTENT, 0x4444, ptok, sizeof(ptok), NULL, "x");
+    expect_sent_empty(f, T0, ZCOAP_TYPE_RST, 0x4444); /* no such observation */
+    expect_events(f, ZCOAP_EV_UNHANDLED);
+    assert_int_equal(l.calls, 0);
+
+    peer_con_get(f, 0x1234);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    assert_int_equal(l.calls, 1);
+    assert_int_equal(l.bytes, f->cfg.resp_slots * f->cfg.msg_cap);
+    respond(f, false, "hello");
+    expect_sent_hex(f, T0, "64 45 12 34 c0 c1 c2 c3 ff 68 65 6c 6c 6f");
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    static const uint8_t ack_head[] = {0x64, 0x45, 0x12, 0x34};
+    assert_memory_equal(f->store.resp, ack_head, sizeof(ack_head));
+    /* A duplicate is answered from the lent store; the next request borrows nothing more. */
+    peer_con_get(f, 0x1234);
+    expect_sent_hex(f, T0, "64 45 12 34 c0 c1 c2 c3 ff 68 65 6c 6c 6f");
+    expect_events(f, ZCOAP_EV_IN_DUPLICATE);
+    peer_con_get(f, 0x1235);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    respond(f, false, "again");
+    next_sent(f, T0);
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    assert_int_equal(l.calls, 1);
+}
+
+/* When nothing can be lent, a request is answered 5.03 with Max-Age (which needs no store), a
+ * notification is refused, and the next request asks the lender again. */
+static void nothing_lent_answers_service_unavailable(void **state)
+{
+    fx_t *f = *state;
+    lender_t l = {.store = NULL};
+    lend_from(f, &l);
+    f->cfg.busy_max_age_s = 9;
+    start(f);
+    peer_con_get(f, 0x1234);
+    expect_sent_hex(f, T0, "64 a3 12 34 c0 c1 c2 c3 d1 01 09");
+    expect_events(f, ZCOAP_EV_IN_BUSY);
+    zcoap_builder_t b;
+    assert_zcoap_err(zcoap_ep_response_begin(&f->ep, ZCOAP_CONTENT, false, &b), ZCOAP_ESTATE);
+    assert_zcoap_err(zcoap_ep_notify_begin(&f->ep, ptok, sizeof(ptok), ZCOAP_CONTENT, false, 1, &b),
+                     ZCOAP_ENOSPC);
+    assert_int_equal(l.calls, 2);
+    /* Memory came back: the peer's retransmission is served. */
+    l.store = f->store.resp;
+    peer_con_get(f, 0x1234);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    respond(f, false, "late");
+    expect_sent_hex(f, T0, "64 45 12 34 c0 c1 c2 c3 ff 6c 61 74 65");
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    assert_int_equal(l.calls, 3);
+}
+
+static void no_store_and_no_lender_is_refused(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.resp_store = NULL;
+    assert_zcoap_err(zcoap_ep_init(&f->ep, &f->cfg, T0), ZCOAP_EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -704,6 +804,9 @@ int main(void)
         T(second_con_response_waits_for_the_first),
         T(queued_con_response_starts_when_the_first_times_out),
         T(one_response_slot_is_busy_while_con_response_in_flight),
+        T(response_store_is_lent_at_the_first_request),
+        T(nothing_lent_answers_service_unavailable),
+        T(no_store_and_no_lender_is_refused),
     };
     return cmocka_run_group_tests_name("endpoint_in", tests, NULL, NULL);
 }

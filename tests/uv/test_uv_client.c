@@ -734,6 +734,42 @@ static void request_from_the_peer_answered_in_the_callback(void **state)
     assert_memory_equal(resp.payload, "on", 2);
 }
 
+/* Parameters of one's own without buffers: the client allocates them, sized by msg_cap, and its
+ * response slot only for the peer's first request. The fast parameters apply. */
+static void configuration_without_buffers_gets_allocated_ones(void **state)
+{
+    fixture_t *f = *state;
+    start_peer(f, script_ping_then_request);
+    zcoap_ep_config_default(&f->cfg, NULL);
+    f->cfg.tx.ack_timeout_ms = FAST_ACK_TIMEOUT_MS;
+    f->cfg.tx.ack_random_factor_permil = 1000;
+    f->cfg.tx.max_retransmit = FAST_MAX_RETRANSMIT;
+    f->cfg.msg_cap = 256;
+    start_connected_client(f, &f->cfg);
+    const zcoap_ep_t *ep = zcoap_uv_client_endpoint(&f->client);
+    assert_int_equal(ep->cfg.msg_cap, 256);
+    assert_int_equal(ep->cfg.resp_slots, 1);
+    assert_int_equal(ep->cfg.dedup_cap, ZCOAP_EP_DEFAULT_DEDUP);
+    assert_null(ep->cfg.resp_store); /* not lent yet */
+    f->hook = answer_in_the_callback;
+    f->hook_rc = 1;
+
+    assert_int_equal(zcoap_uv_client_ping(&f->client), 0);
+    run_until_peer_rx(f, 2); /* the ping, then the answer to the peer's request */
+    assert_int_equal(f->hook_rc, 0);
+    assert_non_null(ep->cfg.resp_store); /* lent for that request; freed at close */
+    zcoap_msg_t resp = uvt_peer_rx_msg(&f->peer, 1);
+    assert_int_equal(resp.type, ZCOAP_TYPE_ACK);
+    assert_int_equal(resp.code, ZCOAP_CONTENT);
+    assert_memory_equal(resp.payload, "on", 2);
+
+    /* A request the peer does not answer gives up after the fast schedule. */
+    f->peer.on_msg = NULL;
+    send_get(f, "x");
+    run_until_event(f, ZCOAP_EV_OUT_TIMEOUT);
+    assert_int_equal(f->peer.n_rx, 2 + 1 + FAST_MAX_RETRANSMIT);
+}
+
 static void answer_after_a_while(fixture_t *f)
 {
     answer_request(f, true);
@@ -1138,6 +1174,7 @@ int main(void)
         ON_BOTH(unreachable_port_is_counted_and_times_out),
         ON_IPV4(larger_msg_cap_takes_larger_messages),
         ON_BOTH(request_from_the_peer_answered_in_the_callback),
+        ON_BOTH(configuration_without_buffers_gets_allocated_ones),
         ON_BOTH(request_from_the_peer_answered_later_through_the_endpoint),
         ON_IPV4(malformed_datagram_is_a_format_error),
         ON_IPV4(init_with_a_bad_config_leaves_nothing_open),
