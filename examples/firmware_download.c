@@ -188,6 +188,10 @@ static void on_failed(struct download *d, int status)
     case ZCOAP_ETIMEOUT:
         fail(d, STATUS_TIMEOUT, "no answer in time", NULL);
         return;
+    case ZCOAP_EUNREACHABLE:
+        fail(d, STATUS_NETWORK, "nobody listens at the server's port (ICMP port unreachable)",
+             NULL);
+        return;
     case ZCOAP_ERESET:
         fail(d, STATUS_RESET, "the server rejected the request with RST", NULL);
         return;

@@ -175,6 +175,23 @@ static void no_answer(struct app *a, const char *why)
     finish(a, STATUS_TIMEOUT);
 }
 
+/* ICMP port unreachable ended the request: a network error, not a timeout. */
+static void unreachable(struct app *a)
+{
+    say(a, "nobody listens at the server's port (ICMP port unreachable)", NULL);
+    finish(a, STATUS_NETWORK);
+}
+
+/* A request event ended without an answer. */
+static void no_answer_to(struct app *a, const zcoap_event_t *ev)
+{
+    if (ev->err == ZCOAP_EUNREACHABLE)
+        unreachable(a);
+    else
+        no_answer(a,
+                  a->awaiting_ack ? "no answer (MAX_RETRANSMIT reached)" : "no response in time");
+}
+
 /* -B in milliseconds, as the endpoint takes a response timeout. */
 static uint32_t wait_ms(const struct options *o)
 {
@@ -286,8 +303,7 @@ static void on_observe_answer(struct app *a, const zcoap_event_t *ev)
         return;
     }
     if (ev->kind == ZCOAP_EV_OUT_TIMEOUT) {
-        no_answer(a,
-                  a->awaiting_ack ? "no answer (MAX_RETRANSMIT reached)" : "no response in time");
+        no_answer_to(a, ev);
         return;
     }
     const zcoap_msg_t *msg = &ev->msg;
@@ -325,8 +341,7 @@ static void on_observe_event(zcoap_uv_client_t *c, const zcoap_event_t *ev)
             a->cancel_sent = true; /* the GET with Observe 1 (a renewal never follows a cancel) */
         return;
     case ZCOAP_EV_OUT_EMPTY_ACK:
-    case ZCOAP_EV_OUT_WRONG_TOKEN:
-        a->awaiting_ack = false;
+    case ZCOAP_EV_OUT_WRONG_TOKEN: /* not ours: the request goes again under a new MID */
         return;
     case ZCOAP_EV_OUT_RESPONSE:
     case ZCOAP_EV_OUT_RESET:
@@ -395,8 +410,7 @@ static void on_event(zcoap_uv_client_t *c, const zcoap_event_t *ev)
         finish(a, STATUS_RESET);
         return;
     case ZCOAP_EV_OUT_TIMEOUT:
-        no_answer(a,
-                  a->awaiting_ack ? "no answer (MAX_RETRANSMIT reached)" : "no response in time");
+        no_answer_to(a, ev);
         return;
     case ZCOAP_EV_IN_REQUEST: /* a client serves nothing: reject (RFC 7252 §4.2) */
         (void)zcoap_ep_respond_rst(zcoap_uv_client_endpoint(c), uv_now(&a->loop));
@@ -586,6 +600,9 @@ static void on_transfer_failed(struct app *a, const zcoap_uv_transfer_report_t *
     switch (r->status) {
     case ZCOAP_ETIMEOUT:
         no_answer(a, "no answer in time (MAX_RETRANSMIT reached, or no separate response)");
+        return;
+    case ZCOAP_EUNREACHABLE:
+        unreachable(a);
         return;
     case ZCOAP_ERESET:
         say(a, "the peer rejected the request with RST", NULL);

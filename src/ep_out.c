@@ -76,6 +76,7 @@ static void out_start(zcoap_ep_t *ep, size_t len, uint8_t type, bool ping, uint3
     ep->cfg.req_buf[3] = (uint8_t)ep->out_mid;
     ep->out_pending_tx = true;
     ep->out_retransmits = 0;
+    ep->out_mid_renewed = false;
     ep->out_response_ms = response_ms != 0 ? response_ms : ep->cfg.response_timeout_ms;
     if (type == ZCOAP_TYPE_CON) {
         ep->out_state = ping ? ZCOAP__OUT_PING_SENT : ZCOAP__OUT_CON_SENT;
@@ -167,6 +168,44 @@ static void take_response(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_m
     zcoap__ep_event(ep, ZCOAP_EV_OUT_RESPONSE, 0, msg);
 }
 
+/* A piggybacked response with our message ID but another token is no answer to our request
+ * (§5.3.2: both must match). A correct server never sends one: it is the answer its
+ * de-duplication kept for an older request that had this message ID (ours, before a restart,
+ * or another process's on the same port, §4.5), so our request was taken for a duplicate and
+ * never executed. The request goes again at once under a fresh message ID, its schedule
+ * restarted; a second such ACK is ignored like a forged one (retransmissions go on, and the
+ * exchange times out after MAX_TRANSMIT_WAIT if nothing better comes). Taking it as an empty ACK
+ * instead, as zcoap once did, waited EXCHANGE_LIFETIME (247 s) for a response never coming. */
+static void wrong_token(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
+{
+    if (!ep->out_mid_renewed) {
+        ep->out_mid_renewed = true;
+        ep->out_mid = zcoap__ep_new_mid(ep);
+        ep->cfg.req_buf[2] = (uint8_t)(ep->out_mid >> 8);
+        ep->cfg.req_buf[3] = (uint8_t)ep->out_mid;
+        ep->out_retransmits = 0;
+        ep->out_timeout_ms = zcoap__ep_initial_timeout(ep);
+        ep->out_deadline = now_ms + ep->out_timeout_ms;
+        ep->out_pending_tx = true;
+    }
+    zcoap__ep_event(ep, ZCOAP_EV_OUT_WRONG_TOKEN, 0, msg);
+}
+
+int zcoap_ep_peer_unreachable(zcoap_ep_t *ep, uint64_t now_ms)
+{
+    (void)now_ms;
+    if (ep == NULL)
+        return ZCOAP_EINVAL;
+    /* Only an exchange that sent something can be what the error answers. */
+    bool sent =
+        ep->out_state != ZCOAP__OUT_IDLE && !(ep->out_pending_tx && ep->out_retransmits == 0);
+    if (!sent)
+        return 0;
+    out_end(ep);
+    zcoap__ep_event(ep, ZCOAP_EV_OUT_TIMEOUT, ZCOAP_EUNREACHABLE, NULL);
+    return 1;
+}
+
 bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
 {
     uint8_t st = ep->out_state;
@@ -193,14 +232,16 @@ bool zcoap__ep_out_receive(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_
             take_response(ep, msg, now_ms); /* piggybacked (§5.2.1) */
             return true;
         }
-        /* An empty ACK, or one whose token is not ours: the request was received, so stop
-         * retransmitting and wait for the separate response (§5.2.2). */
+        if (msg->code != ZCOAP_CODE_EMPTY) {
+            wrong_token(ep, msg, now_ms);
+            return true;
+        }
+        /* An empty ACK: the request was received, so stop retransmitting and wait for the
+         * separate response (§5.2.2). */
         ep->out_state = ZCOAP__OUT_AWAIT_SEPARATE;
         ep->out_pending_tx = false;
         ep->out_deadline = now_ms + ep->out_response_ms;
-        zcoap__ep_event(
-            ep, msg->code == ZCOAP_CODE_EMPTY ? ZCOAP_EV_OUT_EMPTY_ACK : ZCOAP_EV_OUT_WRONG_TOKEN,
-            0, msg);
+        zcoap__ep_event(ep, ZCOAP_EV_OUT_EMPTY_ACK, 0, msg);
         return true;
     }
 

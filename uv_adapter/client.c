@@ -217,10 +217,12 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     if (c->closing)
         return;
     if (nread < 0) {
-        /* ICMP port unreachable arrives as ECONNREFUSED on a connected socket: the exchange
-         * goes on and times out by the RFC's rules, the error is counted. */
+        /* ICMP port unreachable arrives as ECONNREFUSED on a connected socket: nobody listens
+         * there, so the request in flight ends now rather than after MAX_TRANSMIT_WAIT. */
         c->stats.recv_errors++;
         c->stats.last_error = (int)nread;
+        if (nread == UV_ECONNREFUSED && zcoap_ep_peer_unreachable(&c->ep, uv_now(c->loop)) == 1)
+            client_flush(c);
         return;
     }
     if (nread == 0)
@@ -230,8 +232,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         return;
     }
     if (c->hook.fn != NULL) {
-        bool pass = zcoap__uv_hook_passes(&c->hook, ZCOAP_UV_DATAGRAM_IN,
-                                          &c->peer_addr.sa,
+        bool pass = zcoap__uv_hook_passes(&c->hook, ZCOAP_UV_DATAGRAM_IN, &c->peer_addr.sa,
                                           (const uint8_t *)buf->base, (size_t)nread);
         if (c->closing)
             return; /* the hook closed the client */
@@ -257,7 +258,11 @@ static void send_queued(zcoap_uv_client_t *c, uint64_t now)
                                .send_errors = &c->stats.send_errors,
                                .hook_dropped_out = &c->stats.hook_dropped_out,
                                .last_error = &c->stats.last_error};
+    uint64_t errors = c->stats.send_errors;
     zcoap__uv_send_queued(&c->ep, now, &tx);
+    /* A pending ICMP port unreachable can also surface on a send (the datagram is not sent). */
+    if (c->stats.send_errors != errors && c->stats.last_error == UV_ECONNREFUSED)
+        (void)zcoap_ep_peer_unreachable(&c->ep, now);
 }
 
 /* The driver loop of endpoint.h, then the timer. Queued datagrams go out before the events are

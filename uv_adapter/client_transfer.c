@@ -92,7 +92,7 @@ bool zcoap__uv_transfer_track(zcoap_uv_client_t *c, const zcoap_event_t *ev)
         on_response(c, &ev->msg);
         break;
     case ZCOAP_EV_OUT_TIMEOUT:
-        fail(c, ZCOAP_ETIMEOUT, NULL);
+        fail(c, ev->err == ZCOAP_EUNREACHABLE ? ZCOAP_EUNREACHABLE : ZCOAP_ETIMEOUT, NULL);
         break;
     case ZCOAP_EV_OUT_RESET:
         fail(c, ZCOAP_ERESET, NULL);

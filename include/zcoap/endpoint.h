@@ -154,11 +154,11 @@ typedef struct zcoap_ep_config {
     size_t observations_cap;              /**< their number (0: no observations) */
     zcoap_rng_fn rng;                     /**< random source (required) */
     void *rng_ctx;                        /**< passed to rng */
-    zcoap_lend_fn resp_store_lend; /**< lends resp_store when first needed, if it is NULL; a
-                                        request arriving when it lends nothing is answered 5.03
-                                        with Max-Age (busy_max_age_s) and a notification gets
-                                        ZCOAP_ENOSPC. May be NULL (resp_store is required). */
-    void *resp_store_ctx;          /**< passed to resp_store_lend */
+    zcoap_lend_fn resp_store_lend;        /**< lends resp_store when first needed, if it is NULL; a
+                                               request arriving when it lends nothing is answered 5.03
+                                               with Max-Age (busy_max_age_s) and a notification gets
+                                               ZCOAP_ENOSPC. May be NULL (resp_store is required). */
+    void *resp_store_ctx;                 /**< passed to resp_store_lend */
 } zcoap_ep_config_t;
 
 /** Storage of the default configuration, for callers that want one object per endpoint. */
@@ -211,9 +211,13 @@ typedef enum zcoap_event_kind {
                                           follow */
     ZCOAP_EV_OUT_RESPONSE,           /**< the response (ev.msg); the exchange is over */
     ZCOAP_EV_OUT_PONG,               /**< our ping was answered (RST); the exchange is over */
-    ZCOAP_EV_OUT_TIMEOUT,            /**< no ACK after MAX_RETRANSMIT, or no response in time */
+    ZCOAP_EV_OUT_TIMEOUT,            /**< no ACK after MAX_RETRANSMIT, or no response in time;
+                                          ev.err ZCOAP_EUNREACHABLE: ended early by
+                                          zcoap_ep_peer_unreachable() */
     ZCOAP_EV_OUT_WRONG_TOKEN,        /**< an ACK with our message ID carried another token (ev.msg):
-                                          not taken as the response; a separate one may follow */
+                                          not our response (RFC 7252 §5.3.2). The first makes the
+                                          request go again under a new message ID; later ones
+                                          are ignored */
     ZCOAP_EV_OUT_RESET,              /**< the peer answered our request with RST */
     ZCOAP_EV_OUT_DUPLICATE_RESPONSE, /**< a duplicate of the CON response (or CON notification),
                                          acknowledged again */
@@ -282,8 +286,9 @@ typedef struct zcoap_ep {
     /* outgoing path */
     uint8_t out_state;
     uint8_t out_retransmits;
-    bool out_pending_tx; /* a transmission of req_buf is due to be pulled */
-    bool out_begun;      /* request_begin done, send not yet */
+    bool out_pending_tx;  /* a transmission of req_buf is due to be pulled */
+    bool out_mid_renewed; /* sent again under a new MID after an ACK with another token */
+    bool out_begun;       /* request_begin done, send not yet */
     size_t out_len;
     uint16_t out_mid;
     uint8_t out_token[ZCOAP_MAX_TOKEN_LEN];
@@ -449,6 +454,19 @@ int zcoap_ep_ping(zcoap_ep_t *ep, uint64_t now_ms);
  *        then gets RST; a late piggybacked one (an ACK) is ignored (RFC 7252 §4.2).
  */
 int zcoap_ep_cancel(zcoap_ep_t *ep);
+
+/**
+ * @brief The peer's host said its port is closed (ICMP port unreachable, seen as ECONNREFUSED on
+ *        a connected socket): end our request or ping in flight now, with ZCOAP_EV_OUT_TIMEOUT
+ *        and ev.err ZCOAP_EUNREACHABLE, instead of after MAX_TRANSMIT_WAIT (RFC 8085 §5.2: UDP
+ *        applications should act on ICMP errors).
+ *
+ * The error answers some datagram sent earlier, not necessarily this exchange's: a request not
+ * yet transmitted is left alone. Observations stay registered (their renewal is the
+ * application's next request). The peer may come back: nothing else changes.
+ * @retval 1 an exchange ended; 0 none was in flight; ZCOAP_EINVAL @p ep is NULL
+ */
+int zcoap_ep_peer_unreachable(zcoap_ep_t *ep, uint64_t now_ms);
 
 /* ---- answering requests in ---------------------------------------------------------------- */
 

@@ -47,7 +47,8 @@ extern "C" {
     X(ZCOAP_ECHANGED, -1050, "the representation changed during a block-wise transfer (ETag)")     \
     X(ZCOAP_EPROTO, -1051, "the peer answered outside the protocol (a block not asked for)")       \
     X(ZCOAP_ETIMEOUT, -1052, "no answer: the request timed out")                                   \
-    X(ZCOAP_ERESET, -1053, "the peer answered the request with Reset")
+    X(ZCOAP_ERESET, -1053, "the peer answered the request with Reset")                             \
+    X(ZCOAP_EUNREACHABLE, -1054, "the peer's port is closed (ICMP port unreachable)")
 
 /** Error codes. Each is returned as a negative int (ZCOAP_OK is 0). */
 typedef enum zcoap_err {

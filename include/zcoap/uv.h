@@ -199,8 +199,8 @@ typedef enum zcoap_uv_transfer_report_kind {
      *  DATA reports; for an error it is the diagnostic). The client may start the next request
      *  from this call. */
     ZCOAP_UV_TRANSFER_DONE,
-    /** The end, without a final response: @c status is ZCOAP_ETIMEOUT, ZCOAP_ERESET,
-     *  ZCOAP_ECHANGED (the ETag changed), ZCOAP_EPROTO (the server broke RFC 7959), the body
+    /** The end, without a final response: @c status is ZCOAP_ETIMEOUT, ZCOAP_EUNREACHABLE (ICMP
+     *  port unreachable: nobody listens at the peer's port), ZCOAP_ERESET, ZCOAP_ECHANGED (the ETag changed), ZCOAP_EPROTO (the server broke RFC 7959), the body
      *  read callback's error, or the builder's. @c msg is the response at fault, if any. */
     ZCOAP_UV_TRANSFER_FAILED
 } zcoap_uv_transfer_report_kind_t;

@@ -291,7 +291,10 @@ static void configured_response_timeout_is_the_default(void **state)
     expect_events(f, ZCOAP_EV_OUT_TIMEOUT);
 }
 
-static void ack_with_wrong_token_is_not_the_response(void **state)
+/* §5.3.2: MID and token must both match. An ACK with our MID and another token is the answer a
+ * server's de-duplication kept for an older request with that MID: ours was never executed, so
+ * it goes again at once under a new MID, with the same token and a fresh schedule. */
+static void ack_with_wrong_token_sends_the_request_again_under_a_new_mid(void **state)
 {
     fx_t *f = *state;
     exact_timing(f);
@@ -307,14 +310,88 @@ static void ack_with_wrong_token_is_not_the_response(void **state)
     assert_true(ev->has_msg);
     assert_int_equal(ev->msg.token_len, r.token_len);
     assert_memory_equal(ev->msg.token, wrong, r.token_len);
-    expect_nothing_sent(f);
     assert_int_equal(vnet_count_events(&f->net, EP, ZCOAP_EV_OUT_RESPONSE), 0);
-    /* The real response may still come, separately. */
-    run_to(f, T0 + 1000);
-    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_CONTENT, 0x7004, r.token, r.token_len, NULL, "good");
-    expect_sent_hex(f, T0 + 1000, "60 00 70 04");
+    const vnet_dgram_t *d = next_sent(f, T0 + 300);
+    assert_int_equal(d->len, r.len);
+    uint16_t mid2 = (uint16_t)((d->data[2] << 8) | d->data[3]);
+    assert_int_not_equal(mid2, r.mid);
+    assert_memory_equal(d->data + 4, r.bytes + 4, r.len - 4); /* same token, options, payload */
+    assert_memory_equal(d->data, r.bytes, 2);
+    /* Its schedule starts over: the first retransmission ACK_TIMEOUT later. */
+    run_to(f, T0 + 300 + f->cfg.tx.ack_timeout_ms - 1);
+    expect_nothing_sent(f);
+    run_to(f, T0 + 300 + f->cfg.tx.ack_timeout_ms);
+    d = next_sent(f, T0 + 300 + f->cfg.tx.ack_timeout_ms);
+    assert_int_equal((d->data[2] << 8) | d->data[3], mid2);
+    /* The old MID's ACKs are no longer ours; the new one's piggybacked response is. */
+    peer_msg(f, ZCOAP_TYPE_ACK, ZCOAP_CONTENT, r.mid, r.token, r.token_len, NULL, "old");
+    expect_no_events(f);
+    peer_msg(f, ZCOAP_TYPE_ACK, ZCOAP_CONTENT, mid2, r.token, r.token_len, NULL, "good");
     ev = expect_events(f, ZCOAP_EV_OUT_RESPONSE);
     expect_payload(&ev->msg, "good");
+}
+
+/* A second ACK with another token in the same exchange is ignored, as a forged one would be: the
+ * request is retransmitted on its schedule and times out after MAX_TRANSMIT_WAIT, not after
+ * EXCHANGE_LIFETIME. */
+static void second_wrong_token_ack_is_ignored(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    start(f);
+    sent_req_t r;
+    con_get(f, &r);
+    uint8_t wrong[8];
+    memcpy(wrong, r.token, r.token_len);
+    wrong[1] ^= 0x5a;
+    peer_msg(f, ZCOAP_TYPE_ACK, ZCOAP_CONTENT, r.mid, wrong, r.token_len, NULL, "bad");
+    expect_events(f, ZCOAP_EV_OUT_WRONG_TOKEN);
+    const vnet_dgram_t *d = next_sent(f, T0);
+    uint16_t mid2 = (uint16_t)((d->data[2] << 8) | d->data[3]);
+    peer_msg(f, ZCOAP_TYPE_ACK, ZCOAP_CONTENT, mid2, wrong, r.token_len, NULL, "bad");
+    expect_events(f, ZCOAP_EV_OUT_WRONG_TOKEN);
+    expect_nothing_sent(f);
+    uint64_t t = T0;
+    uint64_t timeout = f->cfg.tx.ack_timeout_ms;
+    for (unsigned i = 0; i < f->cfg.tx.max_retransmit; i++) {
+        t += timeout;
+        timeout *= 2u;
+        run_to(f, t);
+        d = next_sent(f, t);
+        assert_int_equal((d->data[2] << 8) | d->data[3], mid2);
+    }
+    run_to(f, t + timeout - 1);
+    expect_no_events(f);
+    run_to(f, t + timeout);
+    assert_int_equal(expect_events(f, ZCOAP_EV_OUT_TIMEOUT)->err, 0);
+}
+
+/* ICMP port unreachable (through the adapter): the request in flight ends now, with its cause. */
+static void peer_unreachable_ends_the_request_in_flight(void **state)
+{
+    fx_t *f = *state;
+    exact_timing(f);
+    start(f);
+    assert_int_equal(zcoap_ep_peer_unreachable(&f->ep, T0), 0); /* nothing in flight */
+    sent_req_t r;
+    con_get(f, &r);
+    run_to(f, T0 + 100);
+    assert_int_equal(zcoap_ep_peer_unreachable(&f->ep, T0 + 100), 1);
+    run_to(f, T0 + 100); /* the events come out of process() */
+    const vnet_event_rec_t *ev = expect_events(f, ZCOAP_EV_OUT_TIMEOUT);
+    assert_int_equal(ev->err, ZCOAP_EUNREACHABLE);
+    run_to(f, T0 + 100000);
+    expect_nothing_sent(f); /* no retransmission after it */
+    expect_no_events(f);
+    /* The next request goes out as usual; one not yet transmitted is left alone. */
+    zcoap_builder_t b;
+    assert_zcoap_ok(zcoap_ep_request_begin(&f->ep, ZCOAP_TYPE_CON, ZCOAP_GET, &b));
+    assert_zcoap_ok(zcoap_ep_request_send(&f->ep, &b, 0, now(f)));
+    assert_int_equal(zcoap_ep_peer_unreachable(&f->ep, now(f)), 0);
+    run_to(f, now(f));
+    next_sent(f, now(f));
+    expect_events(f, ZCOAP_EV_OUT_CON_SENT);
+    assert_zcoap_err(zcoap_ep_peer_unreachable(NULL, 0), ZCOAP_EINVAL);
 }
 
 /* An ACK is matched by message ID: the right token under another MID is not our response. */
@@ -705,7 +782,9 @@ int main(void)
         T(separate_response_before_empty_ack),
         T(response_timeout_after_empty_ack),
         T(configured_response_timeout_is_the_default),
-        T(ack_with_wrong_token_is_not_the_response),
+        T(ack_with_wrong_token_sends_the_request_again_under_a_new_mid),
+        T(second_wrong_token_ack_is_ignored),
+        T(peer_unreachable_ends_the_request_in_flight),
         T(ack_with_our_token_but_another_mid_is_ignored),
         T(duplicate_con_response_is_acked_again_and_reported_once),
         T(duplicate_con_response_after_the_next_request_is_acked),
