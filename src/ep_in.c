@@ -41,6 +41,7 @@ static int8_t dedup_add(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
     e->flags = (uint8_t)(ZCOAP__DEDUP_USED | (con ? ZCOAP__DEDUP_CON : 0u));
     e->resp_slot = -1;
     e->resp_len = 0;
+    e->req_len = msg->len > 0xFFFFu ? (uint16_t)0xFFFFu : (uint16_t)msg->len;
     e->expires_ms = now_ms + (con ? zcoap_tx_exchange_lifetime_ms(&ep->cfg.tx)
                                   : zcoap_tx_non_lifetime_ms(&ep->cfg.tx));
     if (e->expires_ms < ep->dedup_expiry)
@@ -152,7 +153,10 @@ static void answer_duplicate(zcoap_ep_t *ep, const zcoap_dedup_entry_t *e, const
                                              0x03u) == ZCOAP_TYPE_ACK;
     if ((e->flags & ZCOAP__DEDUP_RST) != 0) {
         zcoap__ep_control(ep, ZCOAP_TYPE_RST, msg->mid);
-    } else if (con && piggybacked) {
+    } else if (con && piggybacked && msg->len >= e->req_len) {
+        /* A retransmission repeats the request byte for byte: a shorter datagram with the same
+         * MID is forged, and replaying a large stored answer to it would amplify (RFC 7252
+         * §11.3). */
         ep->dup_slot = e->resp_slot;
         ep->dup_len = e->resp_len;
     } else if (con && (e->flags & ZCOAP__DEDUP_ACKED) != 0) {
@@ -177,12 +181,15 @@ static void reject(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint8_t code, uint16_
         char text[40];
         zcoap__text_t t;
         zcoap__text_init(&t, text, sizeof(text));
-        zcoap__text_str(&t, "Unrecognized critical option ");
+        zcoap__text_str(&t, "critical option "); /* with the code "Bad Option": short, see below */
         zcoap__text_uint(&t, bad_option);
         size_t n = (size_t)zcoap__text_finish(&t);
-        /* The diagnostic is optional: with a small msg_cap the 4.02 goes without it. */
+        /* The diagnostic is optional: it goes only where it fits msg_cap and keeps the answer
+         * within 3 times the request, so that a forged source gets no amplification (RFC 7252
+         * §11.3, RFC 9175 §2.4 item 3). */
         ptrdiff_t used = zcoap_builder_finish(&b);
-        if (used > 0 && (size_t)used + 1u + n <= ep->cfg.msg_cap)
+        size_t limit = ep->cfg.msg_cap < 3u * msg->len ? ep->cfg.msg_cap : 3u * msg->len;
+        if (used > 0 && (size_t)used + 1u + n <= limit)
             (void)zcoap_builder_set_payload(&b, text, n);
     }
     ptrdiff_t len = zcoap_builder_finish(&b);

@@ -13,11 +13,12 @@
 /* Block numbers have 20 bits (RFC 7959 §2.2). */
 #define BLOCK_NUM_MAX 0xFFFFFu
 
-/* Options a transfer sets itself on each request instead of copying the first request's. */
+/* Options a transfer sets itself on each request instead of copying the first request's: Echo
+ * goes only where a response asked for it (RFC 9175 §2.3). */
 static bool set_per_block(uint16_t num)
 {
     return num == ZCOAP_OPT_BLOCK1 || num == ZCOAP_OPT_BLOCK2 || num == ZCOAP_OPT_SIZE1 ||
-           num == ZCOAP_OPT_SIZE2 || num == ZCOAP_OPT_OBSERVE;
+           num == ZCOAP_OPT_SIZE2 || num == ZCOAP_OPT_OBSERVE || num == ZCOAP_OPT_ECHO;
 }
 
 static int copy_options(const zcoap_msg_t *from, zcoap_builder_t *to)
@@ -113,6 +114,12 @@ static int add_request_parts(zcoap_transfer_t *t, zcoap_builder_t *b)
 {
     int rc = ZCOAP_OK;
     bool last_of_body = true;
+    t->sent_first = t->first_request;
+    /* RFC 9175 §2.3: the Echo value of the last response goes back in the next request. */
+    if (t->echo_len > 0)
+        rc = zcoap_builder_add_opt(b, ZCOAP_OPT_ECHO, t->echo, t->echo_len);
+    if (rc != ZCOAP_OK)
+        return rc;
     if (t->phase == ZCOAP__TRANSFER_UPLOAD && t->block1_used) {
         uint32_t size = zcoap_block_size(t->szx1);
         size_t n = t->p.body_len - t->sent < size ? t->p.body_len - t->sent : size;
@@ -190,6 +197,8 @@ int zcoap_transfer_start(zcoap_transfer_t *t, zcoap_builder_t *b,
     t->szx2 = params->block2_szx;
     t->block2_ask = params->block2_szx != ZCOAP_TRANSFER_SZX_AUTO;
     t->first_request = true;
+    /* Kept for a repeat of the first request (a 4.01 with Echo): the template has no Observe. */
+    t->first_observe = zcoap_msg_get_uint(&req, ZCOAP_OPT_OBSERVE, &t->observe_val) == ZCOAP_OK;
 
     if (params->body_len > 0) {
         size_t room = b->cap > (size_t)len + 1 ? b->cap - (size_t)len - 1 : 0;
@@ -232,6 +241,9 @@ int zcoap_transfer_build(zcoap_transfer_t *t, zcoap_builder_t *b)
     rc = zcoap_msg_parse(&tmpl, t->tmpl, t->tmpl_len);
     if (rc == ZCOAP_OK)
         rc = copy_options(&tmpl, b);
+    /* The first request again (after a 4.01 with Echo): its registration too (RFC 7641 §2). */
+    if (rc == ZCOAP_OK && t->first_request && t->first_observe)
+        rc = zcoap_builder_add_uint(b, ZCOAP_OPT_OBSERVE, t->observe_val);
     if (rc == ZCOAP_OK)
         rc = add_request_parts(t, b);
     if (rc != ZCOAP_OK)
@@ -371,6 +383,33 @@ static void download_step(zcoap_transfer_t *t, const zcoap_msg_t *resp, const zc
     finish(t, out, ZCOAP_TRANSFER_NEXT, ZCOAP_OK);
 }
 
+/* RFC 9175 §2.3: keep the response's Echo value for the next request; a 4.01 Unauthorized with
+ * Echo asks for the same request again with it. Once: a second one in a row is final, so a
+ * server that never takes the value cannot make the transfer loop. Returns true when it decided
+ * the step (the repeat). */
+static bool echo_step(zcoap_transfer_t *t, const zcoap_msg_t *resp, zcoap_transfer_step_t *out)
+{
+    zcoap_opt_t o;
+    bool has_echo = zcoap_msg_find_opt(resp, ZCOAP_OPT_ECHO, &o) && o.len >= 1 &&
+                    o.len <= ZCOAP_TRANSFER_ECHO_MAX;
+    bool repeated = t->echo_retried;
+    t->echo_retried = false;
+    t->echo_len = 0;
+    if (has_echo) {
+        memcpy(t->echo, o.val, o.len);
+        t->echo_len = (uint8_t)o.len;
+    }
+    if (resp->code != ZCOAP_UNAUTHORIZED || !has_echo || repeated)
+        return false;
+    /* Nothing moved: the same block (and body bytes) go again, the first request with what
+     * only the first carries (Observe, Size2). */
+    t->echo_retried = true;
+    t->first_request = t->sent_first;
+    out->echo_retry = true;
+    finish(t, out, ZCOAP_TRANSFER_NEXT, ZCOAP_OK);
+    return true;
+}
+
 int zcoap_transfer_response(zcoap_transfer_t *t, const zcoap_msg_t *resp,
                             zcoap_transfer_step_t *out)
 {
@@ -383,6 +422,8 @@ int zcoap_transfer_response(zcoap_transfer_t *t, const zcoap_msg_t *resp,
     uint32_t size2 = 0;
     if (zcoap_msg_get_uint(resp, ZCOAP_OPT_SIZE2, &size2) == ZCOAP_OK)
         out->size2 = size2;
+    if (echo_step(t, resp, out))
+        return ZCOAP_OK;
 
     if (t->phase == ZCOAP__TRANSFER_UPLOAD && upload_step(t, resp, out))
         return ZCOAP_OK;

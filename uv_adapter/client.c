@@ -265,6 +265,52 @@ static void send_queued(zcoap_uv_client_t *c, uint64_t now)
         (void)zcoap_ep_peer_unreachable(&c->ep, now);
 }
 
+/* RFC 9175 §2.3: a 4.01 carrying Echo asks for the same request again with that Echo value (a
+ * server limits what it sends to an address it has not verified, §2.4; zcoap's own server does
+ * by default). A request of zcoap_uv_client_request() is sent again once, under a new token and
+ * MID, and that 4.01 is not reported; a second one in a row is. Transfers do the same in the
+ * core (transfer.c); requests built on the endpoint directly are the application's. */
+static bool echo_retry(zcoap_uv_client_t *c, const zcoap_event_t *ev, uint64_t now)
+{
+    if (ev->kind != ZCOAP_EV_OUT_RESPONSE || ev->tag != 0 || !c->plain_request)
+        return false;
+    c->plain_request = false;
+    zcoap_opt_t echo;
+    if (c->echo_retried || ev->msg.code != ZCOAP_UNAUTHORIZED ||
+        !zcoap_msg_find_opt(&ev->msg, ZCOAP_OPT_ECHO, &echo) || echo.len < 1 || echo.len > 40)
+        return false;
+    uint8_t echo_value[40];
+    memcpy(echo_value, echo.val, echo.len);
+    /* The request is still in the endpoint's buffer; a new one is built over it. */
+    uint8_t old_bytes[ZCOAP_UV_CLIENT_RX_SIZE];
+    size_t old_len = c->ep.out_len;
+    zcoap_msg_t old;
+    if (old_len > sizeof(old_bytes))
+        return false;
+    memcpy(old_bytes, c->ep.cfg.req_buf, old_len);
+    if (zcoap_msg_parse(&old, old_bytes, old_len) != ZCOAP_OK)
+        return false;
+    zcoap_builder_t b;
+    if (zcoap_ep_request_begin(&c->ep, old.type, old.code, &b) != ZCOAP_OK)
+        return false;
+    zcoap_opt_iter_t it;
+    zcoap_opt_t opt;
+    zcoap_opt_iter_init(&it, &old);
+    while (zcoap_opt_iter_next(&it, &opt)) {
+        if (opt.num != ZCOAP_OPT_ECHO)
+            (void)zcoap_builder_add_opt(&b, opt.num, opt.val, opt.len);
+    }
+    (void)zcoap_builder_add_opt(&b, ZCOAP_OPT_ECHO, echo_value, echo.len);
+    (void)zcoap_builder_set_payload(&b, old.payload, old.payload_len);
+    if (zcoap_ep_request_send(&c->ep, &b, 0, now) != ZCOAP_OK) {
+        (void)zcoap_ep_cancel(&c->ep);
+        return false; /* it did not fit: the 4.01 is reported */
+    }
+    c->echo_retried = true;
+    c->plain_request = true;
+    return true;
+}
+
 /* The driver loop of endpoint.h, then the timer. Queued datagrams go out before the events are
  * delivered, so what the endpoint owes the peer (the ACK of a separate response, a request whose
  * SENT event the application sees) is on the wire even if a callback closes the client. A
@@ -286,6 +332,8 @@ static void client_flush(zcoap_uv_client_t *c)
         send_queued(c, now);
         while (!c->closing && zcoap_ep_process(&c->ep, now, &ev) == 1) {
             send_queued(c, now);
+            if (echo_retry(c, &ev, now))
+                continue; /* sent again with the Echo: the 4.01 is not the answer */
             if (obs_track(c, &ev) && zcoap__uv_transfer_track(c, &ev) && c->on_event != NULL)
                 c->on_event(c, &ev);
         }
@@ -457,8 +505,11 @@ int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, 
     if (c->closing || !c->connected || c->hook.running)
         return ZCOAP_ESTATE; /* nowhere to send it yet, or the hook is mid-datagram */
     int rc = zcoap_ep_request_uri(&c->ep, type, method, uri, payload, payload_len, uv_now(c->loop));
-    if (rc == ZCOAP_OK)
+    if (rc == ZCOAP_OK) {
+        c->plain_request = true;
+        c->echo_retried = false;
         client_flush(c);
+    }
     return rc;
 }
 

@@ -36,6 +36,9 @@ void zcoap_uv_server_config_default(zcoap_uv_server_config_t *cfg)
     cfg->obs_policy.con_max_interval_s = ZCOAP_OBS_CON_MAX_INTERVAL_S;
     cfg->block_szx = ZCOAP_BLOCK_SZX_MAX; /* 1024-byte blocks (RFC 7959 §2.2) */
     cfg->max_body = 1u << 20;
+    cfg->amplification_limit = true; /* RFC 9175 §2.4 item 3 */
+    cfg->amplification_factor = 3;
+    cfg->echo_lifetime_ms = 60000;
 }
 
 /* ---- peers by address ------------------------------------------------------------------------ */
@@ -145,6 +148,7 @@ static zcoap_uv_peer_t *new_peer(zcoap_uv_server_t *s, const struct sockaddr_sto
     p->flushing = p->flush_again = false;
     p->observers = p->obs_head = p->obs_pending = p->obs_answer = 0;
     memset(&p->blocks, 0, sizeof(p->blocks));
+    memset(&p->echo, 0, sizeof(p->echo)); /* a new address: not verified */
     uint32_t bucket = bucket_of(s, a);
     p->hash_next = s->buckets[bucket];
     s->buckets[bucket] = index + 1u;
@@ -321,11 +325,16 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     }
     if ((flags & UV_UDP_MMSG_CHUNK) != 0)
         zcoap__uv_send_batch_open(s->tx_batch); /* libuv ends the batch with a call of 0 */
-    /* A recvmmsg slice holds 64 KiB: drop what a plain read would have truncated, so that both
-     * modes pass the same datagrams. */
+    /* A datagram larger than the receive buffer still gets its answer, 4.13 with Size1 (RFC
+     * 7252 §5.9.2.9, RFC 7959 §2.9.3), not silence, which would leave its sender retransmitting
+     * for MAX_TRANSMIT_WAIT: its first sizeof(rx) bytes hold the header, token and options, and
+     * anything over msg_cap (< sizeof(rx)) makes the endpoint answer 4.13. A plain read stops
+     * there (UV_UDP_PARTIAL); a recvmmsg slice of 64 KiB is cut to the same length, so both
+     * modes see the same bytes. */
     if ((flags & UV_UDP_PARTIAL) != 0 || (size_t)nread > sizeof(s->rx)) {
         s->stats.truncated++;
-        return;
+        if ((size_t)nread > sizeof(s->rx))
+            nread = (ssize_t)sizeof(s->rx);
     }
     if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)
         return;
@@ -388,7 +397,8 @@ int zcoap_uv_server_start(uv_loop_t *loop, zcoap_uv_server_t *s, const struct so
         cfg->max_peers > 0x7FFFFFFFu || cfg->msg_cap >= ZCOAP_UV_CLIENT_RX_SIZE ||
         cfg->msg_cap < 16 || cfg->resp_slots == 0 || cfg->resp_slots > 127 || cfg->dedup_cap == 0 ||
         cfg->dedup_cap > 127 || (cfg->resources == NULL && cfg->n_resources > 0) ||
-        cfg->max_observers > ZCOAP__UV_OBS_MAX_OBSERVERS || cfg->block_szx > ZCOAP_BLOCK_SZX_MAX)
+        cfg->max_observers > ZCOAP__UV_OBS_MAX_OBSERVERS || cfg->block_szx > ZCOAP_BLOCK_SZX_MAX ||
+        (cfg->amplification_limit && cfg->amplification_factor == 0))
         return ZCOAP_EINVAL;
     void *data = s->data;
     memset(s, 0, sizeof(*s));

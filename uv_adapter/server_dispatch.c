@@ -59,8 +59,14 @@ int zcoap__uv_respond(zcoap_uv_peer_t *peer, uint8_t code, const zcoap_uv_respon
      * observer); any other answer serves it as a plain GET. */
     bool observe = (plan.code >> 5) == 2u && zcoap__uv_obs_add_observe(peer, &b);
     bool read_failed = false;
-    if (past_end) {
-        static const char diagnostic[] = "no such block";
+    static const char diagnostic[] = "no such block";
+    /* RFC 9175 §2.4 item 3: too large for an address not shown yet: a 4.01 with Echo instead. */
+    uint8_t challenge =
+        zcoap__uv_echo_challenge(peer, &b, past_end ? sizeof(diagnostic) - 1u : plan.len);
+    if (challenge != 0) {
+        plan.code = challenge;
+        observe = false;
+    } else if (past_end) {
         (void)zcoap_builder_set_payload(&b, diagnostic, sizeof(diagnostic) - 1u);
         s->stats.block_bad++;
     } else {
@@ -139,6 +145,7 @@ static void answer_well_known(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
 void zcoap__uv_dispatch(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
 {
     zcoap_uv_server_t *s = peer->server;
+    zcoap__uv_echo_on_request(peer, req);
     /* The table first (it may hold its own /.well-known/core); the listing only for a miss, so
      * the common request pays for one walk of its options. */
     const zcoap_resource_t *res = NULL;

@@ -96,6 +96,18 @@ void zcoap__uv_answer_internal_error(zcoap_builder_t *b);
  * (RFC 7959 §2.3); what the request asked for is forgotten. */
 void zcoap__uv_block_answered(zcoap_uv_peer_t *peer, uint8_t code);
 
+/* ---- server_echo.c: the amplification limit (RFC 9175 §2.4 item 3) -------------------------- */
+
+/* A request arrived on @p peer: note its size and whether its answer may be replaced; an Echo
+ * value it carries verifies the peer when it is the one issued to it, still fresh. */
+void zcoap__uv_echo_on_request(zcoap_uv_peer_t *peer, const zcoap_msg_t *req);
+
+/* The answer in @p b (its options all added, its payload of @p payload_len bytes still to come)
+ * is about to go: when it is too large for an unverified peer, @p b becomes the 4.01 with a new
+ * Echo value (or a 5.00, without random bytes) and the code sent is returned; 0 otherwise (the
+ * answer goes as it is). */
+uint8_t zcoap__uv_echo_challenge(zcoap_uv_peer_t *peer, zcoap_builder_t *b, size_t payload_len);
+
 /* ---- server_socket.c: socket setup ---------------------------------------------------------- */
 
 /* Bind @p udp (not yet bound) to @p addr with SO_REUSEPORT; a libuv error code, 0 on success. */

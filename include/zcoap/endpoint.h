@@ -94,26 +94,48 @@ typedef struct zcoap_tx_params {
     uint32_t max_latency_ms;           /**< MAX_LATENCY, default 100000 */
 } zcoap_tx_params_t;
 
-/** RFC 7252 §4.8.2 MAX_TRANSMIT_SPAN: ACK_TIMEOUT * (2^MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR. */
+/**
+ * @brief RFC 7252 §4.8.2 MAX_TRANSMIT_SPAN: ACK_TIMEOUT * (2^MAX_RETRANSMIT - 1) *
+ *        ACK_RANDOM_FACTOR.
+ * @param[in] p the transmission parameters
+ * @return the time in milliseconds
+ */
 uint64_t zcoap_tx_max_transmit_span_ms(const zcoap_tx_params_t *p);
-/** RFC 7252 §4.8.2 MAX_TRANSMIT_WAIT: ACK_TIMEOUT * (2^(MAX_RETRANSMIT+1) - 1) * factor. */
+/**
+ * @brief RFC 7252 §4.8.2 MAX_TRANSMIT_WAIT: ACK_TIMEOUT * (2^(MAX_RETRANSMIT+1) - 1) * factor.
+ * @param[in] p the transmission parameters
+ * @return the time in milliseconds
+ */
 uint64_t zcoap_tx_max_transmit_wait_ms(const zcoap_tx_params_t *p);
-/** RFC 7252 §4.8.2 EXCHANGE_LIFETIME: span + 2 * MAX_LATENCY + PROCESSING_DELAY (= ACK_TIMEOUT). */
+/**
+ * @brief RFC 7252 §4.8.2 EXCHANGE_LIFETIME: span + 2 * MAX_LATENCY + PROCESSING_DELAY
+ *        (= ACK_TIMEOUT).
+ * @param[in] p the transmission parameters
+ * @return the time in milliseconds
+ */
 uint64_t zcoap_tx_exchange_lifetime_ms(const zcoap_tx_params_t *p);
-/** RFC 7252 §4.8.2 NON_LIFETIME: span + MAX_LATENCY. */
+/**
+ * @brief RFC 7252 §4.8.2 NON_LIFETIME: span + MAX_LATENCY.
+ * @param[in] p the transmission parameters
+ * @return the time in milliseconds
+ */
 uint64_t zcoap_tx_non_lifetime_ms(const zcoap_tx_params_t *p);
 
 /** One remembered incoming message ID (private fields; the caller only provides the array). */
 typedef struct zcoap_dedup_entry {
+    /** @cond INTERNAL */
     uint64_t expires_ms; /* private */
     uint16_t mid;        /* private */
     uint16_t resp_len;   /* private: length of the stored response */
+    uint16_t req_len;    /* private: length of the request, which a true duplicate repeats */
     uint8_t flags;       /* private */
     int8_t resp_slot;    /* private: stored response, or -1 */
+    /** @endcond */
 } zcoap_dedup_entry_t;
 
 /** One observation of ours (private fields; the caller only provides the array). */
 typedef struct zcoap_ep_observation {
+    /** @cond INTERNAL */
     uint64_t last_ms;  /* private: when the freshest notification came */
     uint64_t renew_ms; /* private: when to report OBS_RENEW, or ZCOAP_NEVER */
     uint32_t last_seq; /* private: its Observe value */
@@ -122,6 +144,7 @@ typedef struct zcoap_ep_observation {
     uint8_t token_len; /* private */
     uint8_t state;     /* private: free, registering, established */
     uint8_t method;    /* private: GET or FETCH, which the active cancellation repeats */
+    /** @endcond */
 } zcoap_ep_observation_t;
 
 /** Endpoint configuration: parameters and the caller's buffers. */
@@ -163,15 +186,22 @@ typedef struct zcoap_ep_config {
 
 /** Storage of the default configuration, for callers that want one object per endpoint. */
 typedef struct zcoap_ep_storage {
+    /** zcoap_ep_config_t::req_buf */
     uint8_t req[ZCOAP_MAX_MSG_SIZE];
+    /** zcoap_ep_config_t::resp_store, ZCOAP_EP_DEFAULT_RESP_SLOTS slots */
     uint8_t resp[ZCOAP_EP_DEFAULT_RESP_SLOTS * ZCOAP_MAX_MSG_SIZE];
+    /** zcoap_ep_config_t::dedup */
     zcoap_dedup_entry_t dedup[ZCOAP_EP_DEFAULT_DEDUP];
+    /** zcoap_ep_config_t::observations */
     zcoap_ep_observation_t observations[ZCOAP_EP_DEFAULT_OBSERVATIONS];
 } zcoap_ep_storage_t;
 
 /**
  * @brief Fill @p cfg with the RFC 7252 §4.8 defaults and point its buffers into @p storage
  *        (may be NULL: then the caller sets the buffers). The rng is left NULL: set it.
+ * @param[out] cfg the configuration to fill
+ * @param[in] storage the buffers of the default sizes, owned by the caller and outliving every
+ *            endpoint initialised with @p cfg; or NULL
  */
 void zcoap_ep_config_default(zcoap_ep_config_t *cfg, zcoap_ep_storage_t *storage);
 
@@ -238,16 +268,24 @@ typedef enum zcoap_event_channel {
 
 /** One event. */
 typedef struct zcoap_event {
-    zcoap_event_kind_t kind;
-    int err;         /**< ZCOAP_EMSG_* for ZCOAP_EV_FORMAT_ERROR, else 0 */
-    uint32_t tag;    /**< for ZCOAP_EV_NOTIFY_*: the tag given to zcoap_ep_notify_begin() */
+    zcoap_event_kind_t kind; /**< what happened; the other fields are set as each kind says */
+    int err;                 /**< ZCOAP_EMSG_* for ZCOAP_EV_FORMAT_ERROR, else 0 */
+    uint32_t tag;            /**< for ZCOAP_EV_NOTIFY_*: the tag given to zcoap_ep_notify_begin() */
     bool has_msg;    /**< msg is set (requests, responses, wrong token, duplicates, unhandled) */
     zcoap_msg_t msg; /**< view into the received datagram (see the file comment for lifetime) */
 } zcoap_event_t;
 
-/** The channel of an event kind. */
+/**
+ * @brief The channel of an event kind.
+ * @param[in] kind the event kind
+ * @return its channel
+ */
 zcoap_event_channel_t zcoap_event_channel(zcoap_event_kind_t kind);
-/** "IN_REQUEST", "OUT_TIMEOUT", ... for logs. */
+/**
+ * @brief "IN_REQUEST", "OUT_TIMEOUT", ... for logs.
+ * @param[in] kind the event kind
+ * @return a static string
+ */
 const char *zcoap_event_name(zcoap_event_kind_t kind);
 
 /* Private state of the endpoint; fields may change between versions. */
@@ -280,6 +318,7 @@ typedef struct zcoap__ep_sent_notification {
  */
 typedef struct zcoap_ep {
     void *data; /**< for the application */
+    /** @cond INTERNAL */
     /* private */
     zcoap_ep_config_t cfg;
     uint16_t next_mid;
@@ -354,11 +393,15 @@ typedef struct zcoap_ep {
     uint8_t ev_head;
     uint8_t ev_len;
     uint32_t events_dropped;
+    /** @endcond */
 } zcoap_ep_t;
 
 /**
  * @brief Initialise an endpoint.
+ * @param[out] ep the endpoint, in the caller's memory (nothing is allocated)
  * @param[in] cfg copied; the buffers it points to must outlive the endpoint
+ * @param[in] now_ms the current time in milliseconds, from the monotonic clock that every later
+ *            call on this endpoint uses too
  * @retval ZCOAP_OK, ZCOAP_EINVAL (missing rng or buffer, token_len > 8, msg_cap < 16, ...)
  */
 int zcoap_ep_init(zcoap_ep_t *ep, const zcoap_ep_config_t *cfg, uint64_t now_ms);
@@ -366,6 +409,8 @@ int zcoap_ep_init(zcoap_ep_t *ep, const zcoap_ep_config_t *cfg, uint64_t now_ms)
 /**
  * @brief Forget every exchange and queued event or datagram (no event is reported after this
  *        for what was in flight). The configuration is kept.
+ * @param[in,out] ep the endpoint, e.g. before it serves another peer
+ * @param[in] now_ms the current time in milliseconds
  */
 void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms);
 
@@ -373,6 +418,13 @@ void zcoap_ep_reset(zcoap_ep_t *ep, uint64_t now_ms);
  * @brief Hand a datagram from the peer to the endpoint. It is handled at once (automatic ACK, RST,
  *        duplicate answers are queued for zcoap_ep_next_datagram()) and its events are queued for
  *        zcoap_ep_process(). Network input never makes this fail.
+ * @param[in,out] ep the endpoint
+ * @param[in] dgram the datagram as received from the peer; not copied: the message views of the
+ *            events point into it, so keep it unchanged until the next zcoap_ep_receive()
+ * @param[in] len its length in bytes (a datagram cut short by a small receive buffer would be
+ *            taken for a shorter message: receive into a buffer larger than any datagram)
+ * @param[in] now_ms the current time in milliseconds (starts the automatic ACK's timer and the
+ *            de-duplication window)
  * @retval ZCOAP_OK, ZCOAP_EINVAL (NULL arguments)
  */
 int zcoap_ep_receive(zcoap_ep_t *ep, const uint8_t *dgram, size_t len, uint64_t now_ms);
@@ -380,13 +432,24 @@ int zcoap_ep_receive(zcoap_ep_t *ep, const uint8_t *dgram, size_t len, uint64_t 
 /**
  * @brief Advance the timers (retransmissions, automatic ACK, response timeouts, de-duplication
  *        windows) to @p now_ms and return the next event.
- * @return 1 and fills @p ev; 0 when there is no event.
+ *
+ * Call it until it returns 0, after every zcoap_ep_receive(), when zcoap_ep_next_deadline()
+ * has come, and after any call that starts something. Early calls do nothing, late ones catch
+ * up.
+ * @param[in,out] ep the endpoint
+ * @param[in] now_ms the current time in milliseconds
+ * @param[out] ev the event; a message view in it follows the lifetime rules of the file comment
+ * @return 1 and fills @p ev; 0 when there is no event; ZCOAP_EINVAL for NULL arguments.
  */
 int zcoap_ep_process(zcoap_ep_t *ep, uint64_t now_ms, zcoap_event_t *ev);
 
 /**
  * @brief The next datagram to send to the peer, if any.
- * @param[out] out points to the datagram, valid until the next call on the endpoint
+ * @param[in,out] ep the endpoint; the datagram is taken off its queue
+ * @param[in] now_ms the current time in milliseconds (the timers started when the message was
+ *            queued, so the moment it is pulled changes nothing)
+ * @param[out] out points to the datagram, inside the endpoint's buffers (not to be freed),
+ *             valid until the next call on the endpoint
  * @return its length, 0 when nothing is to be sent, or ZCOAP_EINVAL.
  */
 ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t **out);
@@ -398,12 +461,17 @@ ptrdiff_t zcoap_ep_next_datagram(zcoap_ep_t *ep, uint64_t now_ms, const uint8_t 
  * window (EXCHANGE_LIFETIME after a CON request, NON_LIFETIME after a NON one), so an endpoint
  * that is idle and whose deadline is ZCOAP_NEVER holds no state at all and may be recycled.
  * Returns 0 while events or datagrams are queued.
+ * @param[in] ep the endpoint
+ * @return the time in milliseconds, on the clock of the @c now_ms arguments; 0 when work is
+ *         queued; ZCOAP_NEVER when nothing is pending
  */
 uint64_t zcoap_ep_next_deadline(const zcoap_ep_t *ep);
 
 /**
  * @brief True when no exchange is in flight in either direction and nothing is queued. The
  *        de-duplication windows may still be open (see zcoap_ep_next_deadline()).
+ * @param[in] ep the endpoint
+ * @return true when idle
  */
 bool zcoap_ep_is_idle(const zcoap_ep_t *ep);
 
@@ -413,8 +481,10 @@ bool zcoap_ep_is_idle(const zcoap_ep_t *ep);
  * @brief Start a request: a builder over the endpoint's request buffer, with the header, a fresh
  *        message ID and a fresh random token already written. Add options and payload with the
  *        builder, then call zcoap_ep_request_send().
+ * @param[in,out] ep the endpoint; its request buffer is taken until the exchange ends
  * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
  * @param[in] method request code (0.01-0.31)
+ * @param[out] b the builder, writing into the endpoint's request buffer
  * @retval ZCOAP_OK, ZCOAP_EBUSY (a request is in flight: NSTART = 1), ZCOAP_EINVAL, or the rng's
  *         error
  */
@@ -425,6 +495,12 @@ int zcoap_ep_request_begin(zcoap_ep_t *ep, uint8_t type, uint8_t method, zcoap_b
  *        instead of a random one: to renew an observation under its token (RFC 7641 §3.3.1), or
  *        for tools and tests that need a given token. Toward peers that are not trusted, keep
  *        tokens unguessable (RFC 7252 §5.3.1).
+ * @param[in,out] ep the endpoint
+ * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
+ * @param[in] method request code (0.01-0.31)
+ * @param[in] token the token (copied; may be NULL when @p token_len is 0)
+ * @param[in] token_len its length, 0-8 bytes
+ * @param[out] b the builder, writing into the endpoint's request buffer
  * @retval as zcoap_ep_request_begin(); ZCOAP_EINVAL for a token longer than 8 bytes
  */
 int zcoap_ep_request_begin_token(zcoap_ep_t *ep, uint8_t type, uint8_t method, const uint8_t *token,
@@ -432,8 +508,11 @@ int zcoap_ep_request_begin_token(zcoap_ep_t *ep, uint8_t type, uint8_t method, c
 
 /**
  * @brief Send the request prepared with zcoap_ep_request_begin().
+ * @param[in,out] ep the endpoint
+ * @param[in] b the builder zcoap_ep_request_begin() returned, with the options and payload added
  * @param[in] response_timeout_ms how long to wait for the response once acknowledged (CON) or
- *            sent (NON); 0 for the configured default
+ *            sent (NON), in milliseconds; 0 for the configured default
+ * @param[in] now_ms the current time in milliseconds: the retransmission timer starts here
  * @retval ZCOAP_OK, ZCOAP_ESTATE (no request begun), or the builder's sticky error
  */
 int zcoap_ep_request_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint32_t response_timeout_ms,
@@ -441,17 +520,34 @@ int zcoap_ep_request_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint32_t response_
 
 /**
  * @brief Convenience: a request to a URI ("coap://host/path?query"), with an optional payload.
+ *
+ * The URI gives the options (Uri-Host for a host name, Uri-Path, Uri-Query); the datagrams go
+ * to whatever peer the caller sends them to.
+ * @param[in,out] ep the endpoint
+ * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
+ * @param[in] method request code (0.01-0.31)
+ * @param[in] uri NUL-terminated absolute coap:// URI
+ * @param[in] payload request payload, copied (may be NULL when @p payload_len is 0)
+ * @param[in] payload_len its length in bytes
+ * @param[in] now_ms the current time in milliseconds
  * @retval as zcoap_ep_request_begin() and zcoap_ep_request_send(), plus the URI errors
  */
 int zcoap_ep_request_uri(zcoap_ep_t *ep, uint8_t type, uint8_t method, const char *uri,
                          const void *payload, size_t payload_len, uint64_t now_ms);
 
-/** Send a ping (Empty CON, RFC 7252 §4.3); the answer is ZCOAP_EV_OUT_PONG or a timeout. */
+/**
+ * @brief Send a ping (Empty CON, RFC 7252 §4.3); the answer is ZCOAP_EV_OUT_PONG or a timeout.
+ * @param[in,out] ep the endpoint
+ * @param[in] now_ms the current time in milliseconds
+ * @retval ZCOAP_OK, ZCOAP_EBUSY (a request is in flight: NSTART = 1), ZCOAP_EINVAL
+ */
 int zcoap_ep_ping(zcoap_ep_t *ep, uint64_t now_ms);
 
 /**
  * @brief Abandon our request in flight (no event follows for it). A late separate response
  *        then gets RST; a late piggybacked one (an ACK) is ignored (RFC 7252 §4.2).
+ * @param[in,out] ep the endpoint
+ * @retval ZCOAP_OK (also when nothing was in flight), ZCOAP_EINVAL
  */
 int zcoap_ep_cancel(zcoap_ep_t *ep);
 
@@ -464,6 +560,8 @@ int zcoap_ep_cancel(zcoap_ep_t *ep);
  * The error answers some datagram sent earlier, not necessarily this exchange's: a request not
  * yet transmitted is left alone. Observations stay registered (their renewal is the
  * application's next request). The peer may come back: nothing else changes.
+ * @param[in,out] ep the endpoint toward that peer
+ * @param[in] now_ms the current time in milliseconds
  * @retval 1 an exchange ended; 0 none was in flight; ZCOAP_EINVAL @p ep is NULL
  */
 int zcoap_ep_peer_unreachable(zcoap_ep_t *ep, uint64_t now_ms);
@@ -475,6 +573,11 @@ int zcoap_ep_peer_unreachable(zcoap_ep_t *ep, uint64_t now_ms);
  *        response slot, with the header and the request's token written. It is piggybacked in the
  *        ACK when the request was CON and not yet acknowledged; otherwise a separate response, CON
  *        or NON as @p confirmable says (a NON request gets a NON response unless asked).
+ * @param[in,out] ep the endpoint
+ * @param[in] code the response code (2.xx-5.xx)
+ * @param[in] confirmable for a separate response: true CON (retransmitted until acknowledged),
+ *            false NON
+ * @param[out] b the builder, writing into a response slot of the endpoint
  * @retval ZCOAP_OK, ZCOAP_ESTATE (no request to answer), ZCOAP_EINVAL
  */
 int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoap_builder_t *b);
@@ -482,16 +585,36 @@ int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoa
 /**
  * @brief Type of the request waiting for the application's answer (ZCOAP_TYPE_CON or
  *        ZCOAP_TYPE_NON), or -1 when there is none.
+ * @param[in] ep the endpoint
+ * @return ZCOAP_TYPE_CON, ZCOAP_TYPE_NON or -1
  */
 int zcoap_ep_request_type(const zcoap_ep_t *ep);
 
-/** Send the response prepared with zcoap_ep_response_begin(). */
+/**
+ * @brief Send the response prepared with zcoap_ep_response_begin().
+ * @param[in,out] ep the endpoint
+ * @param[in] b the builder zcoap_ep_response_begin() returned, with the options and payload
+ * @param[in] now_ms the current time in milliseconds
+ * @retval ZCOAP_OK, ZCOAP_ESTATE (no request waits for an answer, or @p b is not its builder),
+ *         ZCOAP_EINVAL, or the builder's sticky error
+ */
 int zcoap_ep_response_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms);
 
-/** Acknowledge the CON request now (empty ACK) and answer later with a separate response. */
+/**
+ * @brief Acknowledge the CON request now (empty ACK) and answer later with a separate response.
+ * @param[in,out] ep the endpoint
+ * @param[in] now_ms the current time in milliseconds
+ * @retval ZCOAP_OK, ZCOAP_ESTATE (no CON request waits unacknowledged), ZCOAP_EINVAL
+ */
 int zcoap_ep_respond_ack(zcoap_ep_t *ep, uint64_t now_ms);
 
-/** Reject the request with RST (RFC 7252 §4.2, §4.3). */
+/**
+ * @brief Reject the request with RST (RFC 7252 §4.2, §4.3).
+ * @param[in,out] ep the endpoint
+ * @param[in] now_ms the current time in milliseconds
+ * @retval ZCOAP_OK, ZCOAP_ESTATE (no request waits for an answer, or it was acknowledged
+ *         already), ZCOAP_EINVAL
+ */
 int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms);
 
 /* ---- observations (RFC 7641, client) ------------------------------------------------------- */
@@ -514,7 +637,10 @@ int zcoap_ep_respond_rst(zcoap_ep_t *ep, uint64_t now_ms);
  * ends the observation. If zcoap_ep_request_send() fails, zcoap_ep_cancel() drops the begun
  * request and frees the slot.
  *
+ * @param[in,out] ep the endpoint
+ * @param[in] method ZCOAP_GET or ZCOAP_FETCH (RFC 8132 §2.4)
  * @param[in] tag names the observation in its events; a tag already in use renews it
+ * @param[out] b the builder, writing into the endpoint's request buffer
  * @retval as zcoap_ep_request_begin(); ZCOAP_ENOSPC when every observation slot is taken
  */
 int zcoap_ep_observe_begin(zcoap_ep_t *ep, uint8_t method, uint32_t tag, zcoap_builder_t *b);
@@ -525,12 +651,21 @@ int zcoap_ep_observe_begin(zcoap_ep_t *ep, uint8_t method, uint32_t tag, zcoap_b
  *        the preferred way), or a FETCH for an observation registered with FETCH (RFC 8132
  *        §2.4: the server tells the observation by its request); add the same options (and for
  *        FETCH the same body) as the registration, then zcoap_ep_request_send().
+ * @param[in,out] ep the endpoint
+ * @param[in] tag the observation's tag, as given to zcoap_ep_observe_begin()
+ * @param[out] b NULL for a passive cancellation; else the builder of the cancelling request
  * @retval ZCOAP_OK, ZCOAP_ENOTFOUND (no such observation), or zcoap_ep_request_begin()'s errors
  *         (then the observation is kept)
  */
 int zcoap_ep_observe_cancel(zcoap_ep_t *ep, uint32_t tag, zcoap_builder_t *b);
 
-/** Whether the observation @p tag is established (its registration was answered with Observe). */
+/**
+ * @brief Whether the observation @p tag is established (its registration was answered with
+ *        Observe).
+ * @param[in] ep the endpoint
+ * @param[in] tag the observation's tag
+ * @return true while it is established
+ */
 bool zcoap_ep_observing(const zcoap_ep_t *ep, uint32_t tag);
 
 /* ---- notifications (RFC 7641) --------------------------------------------------------------- */
@@ -548,7 +683,14 @@ bool zcoap_ep_observing(const zcoap_ep_t *ep, uint32_t tag);
  * message ID and goes on with the old one's retransmission count and timeout, so what gets
  * retransmitted is the newest state.
  *
+ * @param[in,out] ep the endpoint toward the observer
+ * @param[in] token the token the observer registered with (copied)
+ * @param[in] token_len its length, 0-8 bytes
+ * @param[in] code the response code (2.05 while the resource is there; an error code ends the
+ *            observation on the client's side, RFC 7641 §3.2)
+ * @param[in] confirmable true: CON, retransmitted until acknowledged; false: NON, sent once
  * @param[in] tag returned in the notification's events (e.g. the observer's slot)
+ * @param[out] b the builder, writing into a response slot of the endpoint
  * @retval ZCOAP_OK
  * @retval ZCOAP_EBUSY another CON message of ours to this peer awaits its ACK (NSTART = 1), or
  *         every response slot is taken (a replacement then goes through the idle request
@@ -560,7 +702,15 @@ bool zcoap_ep_observing(const zcoap_ep_t *ep, uint32_t tag);
 int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len, uint8_t code,
                           bool confirmable, uint32_t tag, zcoap_builder_t *b);
 
-/** Send the notification prepared with zcoap_ep_notify_begin(). */
+/**
+ * @brief Send the notification prepared with zcoap_ep_notify_begin().
+ * @param[in,out] ep the endpoint
+ * @param[in] b the builder zcoap_ep_notify_begin() returned, with Observe, options and payload
+ * @param[in] now_ms the current time in milliseconds
+ * @retval ZCOAP_OK, ZCOAP_ESTATE (no notification begun, or @p b is not its builder),
+ *         ZCOAP_EBUSY (a replacement built in the request buffer found no slot), ZCOAP_EINVAL,
+ *         or the builder's sticky error
+ */
 int zcoap_ep_notify_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms);
 
 #ifdef __cplusplus

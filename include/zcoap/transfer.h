@@ -37,8 +37,16 @@
  * the current one, which one token for all blocks could not tell apart.
  *
  * Options: every follow-up request carries the first request's options (Uri-Host, Uri-Path,
- * Uri-Query, Accept, ...), with Block1, Block2, Size1, Size2 and Observe (§2.6: only the first
- * request of an observation carries it) replaced by what the block needs.
+ * Uri-Query, Accept, ...), with Block1, Block2, Size1, Size2, Observe (§2.6: only the first
+ * request of an observation carries it) and Echo replaced by what the block needs.
+ *
+ * Echo (RFC 9175 §2.3): a 4.01 Unauthorized carrying an Echo option (a server that wants the
+ * client to prove its address before a large answer, §2.4 item 3, or a fresh request) is not
+ * final: the same request goes again (the same block, its body, a fresh token) carrying that
+ * Echo value. Once per request: a second 4.01 with Echo in a row is the final response, so a
+ * server that never accepts the value cannot make the client loop. An Echo option in any other
+ * response goes into the next request of the transfer (§2.3: "SHOULD echo ... in the next
+ * request").
  */
 #ifndef ZCOAP_TRANSFER_H
 #define ZCOAP_TRANSFER_H
@@ -95,6 +103,9 @@ typedef struct zcoap_transfer_params {
     bool restart_on_etag_change;
 } zcoap_transfer_params_t;
 
+/** The longest Echo value a transfer keeps (RFC 9175 §2.2.1: 1-40 bytes). */
+#define ZCOAP_TRANSFER_ECHO_MAX 40u
+
 /** How often a download starts again after an ETag change before it fails with ZCOAP_ECHANGED. */
 #define ZCOAP_TRANSFER_MAX_RESTARTS 3u
 
@@ -123,6 +134,9 @@ typedef struct zcoap_transfer_step {
     uint64_t size2;
     /** Body bytes the server has taken so far (Block1). */
     size_t uploaded;
+    /** The response was a 4.01 Unauthorized with Echo (RFC 9175 §2.3): the action is NEXT and
+     *  the next request is the same one again, carrying the Echo value. */
+    bool echo_retry;
 } zcoap_transfer_step_t;
 
 /** Transfer phases (private). */
@@ -159,6 +173,13 @@ typedef struct zcoap_transfer {
     uint8_t restarts;
     bool in_flight; /* a request was built: its response is awaited */
     bool next_due;  /* the last response asked for another request */
+    /* RFC 9175: the Echo value of the last response, for the next request (echo_len 0: none) */
+    uint8_t echo[ZCOAP_TRANSFER_ECHO_MAX];
+    uint8_t echo_len;
+    bool echo_retried;    /* the request in flight repeats one answered 4.01 with Echo */
+    bool sent_first;      /* the request in flight is the first one */
+    bool first_observe;   /* the first request carried Observe (a retry of it carries it again) */
+    uint32_t observe_val; /* its value */
 } zcoap_transfer_t;
 
 /**
@@ -204,7 +225,8 @@ int zcoap_transfer_build(zcoap_transfer_t *t, zcoap_builder_t *b);
  * again at that size (§2.9.3); any other response is final. Download: a 2.xx with Block2 hands
  * over its slice and asks for the next block while M is set; the first response's ETag must
  * stay the same (else ZCOAP_ECHANGED, or a restart); a block other than the one asked for is
- * ZCOAP_EPROTO.
+ * ZCOAP_EPROTO. A 4.01 with Echo (1-40 bytes) asks for the same request again with that Echo,
+ * once (see Echo above); NEXT with @c echo_retry set.
  * @retval ZCOAP_OK @p out filled
  * @retval ZCOAP_ESTATE no request of the transfer is in flight
  * @retval ZCOAP_EINVAL NULL arguments

@@ -74,7 +74,8 @@ typedef enum zcoap_uv_datagram_dir {
  * When it is called: on the loop's thread, once per datagram, in wire order.
  * - #ZCOAP_UV_DATAGRAM_IN: for each whole datagram read from the socket, before anything else
  *   looks at it (before the server looks up or creates the peer). Reads the socket reported as
- *   errors, empty or truncated (see the @c truncated counter) are not shown.
+ *   errors or empty are not shown; a server's datagram larger than #ZCOAP_UV_CLIENT_RX_SIZE is
+ *   shown cut to that size (see the @c truncated counter), a client's not at all.
  * - #ZCOAP_UV_DATAGRAM_OUT: for each datagram the adapter is about to send, whether the endpoint
  *   made it (requests, retransmissions, ACKs, RSTs, responses) or the server answers by itself
  *   (the 5.03 of a full pool, the RST of a ping then). It is called before the send: a datagram
@@ -200,8 +201,9 @@ typedef enum zcoap_uv_transfer_report_kind {
      *  from this call. */
     ZCOAP_UV_TRANSFER_DONE,
     /** The end, without a final response: @c status is ZCOAP_ETIMEOUT, ZCOAP_EUNREACHABLE (ICMP
-     *  port unreachable: nobody listens at the peer's port), ZCOAP_ERESET, ZCOAP_ECHANGED (the ETag changed), ZCOAP_EPROTO (the server broke RFC 7959), the body
-     *  read callback's error, or the builder's. @c msg is the response at fault, if any. */
+     *  port unreachable: nobody listens at the peer's port), ZCOAP_ERESET, ZCOAP_ECHANGED (the ETag
+     * changed), ZCOAP_EPROTO (the server broke RFC 7959), the body read callback's error, or the
+     * builder's. @c msg is the response at fault, if any. */
     ZCOAP_UV_TRANSFER_FAILED
 } zcoap_uv_transfer_report_kind_t;
 
@@ -264,7 +266,9 @@ struct zcoap_uv_client {
     bool closing;
     bool flushing;
     bool flush_again;
-    uint16_t port; /* for connect_uri */
+    bool plain_request; /* the request in flight came from zcoap_uv_client_request() */
+    bool echo_retried;  /* ... and was sent again with a 4.01's Echo (RFC 9175 §2.3) */
+    uint16_t port;      /* for connect_uri */
     zcoap__uv_hook_t hook;
     union {
         struct sockaddr sa;
@@ -272,8 +276,8 @@ struct zcoap_uv_client {
         struct sockaddr_in6 in6;
     } peer_addr; /* where the socket is connected, for the hook (not sockaddr_storage: 100 bytes
                     less in each of 100,000 clients) */
-    zcoap__uv_observation_t *obs;      /* ZCOAP_UV_CLIENT_OBSERVATIONS, from the first observe */
-    zcoap__uv_transfer_t *xfer;        /* from the first block-wise transfer */
+    zcoap__uv_observation_t *obs; /* ZCOAP_UV_CLIENT_OBSERVATIONS, from the first observe */
+    zcoap__uv_transfer_t *xfer;   /* from the first block-wise transfer */
 };
 
 /**
@@ -335,6 +339,12 @@ int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
  * @brief Send a request to a URI (its path and query become options; Uri-Host when the host is a
  *        name), with an optional payload. NSTART = 1: ZCOAP_EBUSY while one is in flight;
  *        ZCOAP_ESTATE before the client is connected or after it is closed.
+ *
+ * A 4.01 Unauthorized carrying an Echo option (RFC 9175 §2.3: a server that has not verified
+ * the client's address asks for the request again with that value before it sends a large
+ * answer, as zcoap's server does by default) is not reported: the request goes again at once,
+ * with the Echo, a new token and a new message ID, and its answer is the one reported. A second
+ * such 4.01 in a row is reported.
  * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
  * @param[in] method ZCOAP_GET ... ZCOAP_IPATCH
  */
@@ -575,12 +585,12 @@ typedef struct zcoap_uv_server_config {
      * call (libuv's UV_UDP_RECVMMSG), instead of one per recvmsg() (default true). The server
      * then allocates, once at start, one receive buffer of #ZCOAP_UV_SERVER_RECV_BATCH x 64 KiB
      * (libuv hands each datagram its own 64 KiB slice; only the pages datagrams are written to
-     * become resident: about 80 KiB). Datagrams larger than #ZCOAP_UV_CLIENT_RX_SIZE are dropped
-     * and counted in @c truncated either way. Where the system lacks recvmmsg, libuv reads one
-     * datagram at a time; zcoap_uv_server_stats() tells which way is in effect.
-     * Why true: when datagrams queue up (a busy server, many peers at once), one call reads
-     * many, which saves nearly one system call per request: 3-13 % more requests per second on
-     * a saturated server in bench/recvmmsg.sh; with one datagram per wake-up both ways make the
+     * become resident: about 80 KiB). Datagrams larger than #ZCOAP_UV_CLIENT_RX_SIZE are cut to
+     * that size, answered 4.13 with Size1, and counted in @c truncated either way. Where the system
+     * lacks recvmmsg, libuv reads one datagram at a time; zcoap_uv_server_stats() tells which way
+     * is in effect. Why true: when datagrams queue up (a busy server, many peers at once), one call
+     * reads many, which saves nearly one system call per request: 3-13 % more requests per second
+     * on a saturated server in bench/recvmmsg.sh; with one datagram per wake-up both ways make the
      * same calls and measured the same within the noise (bench/README.md). The answers to the
      * datagrams of one batch are held (copied into a buffer of 32 x msg_cap bytes) and sent
      * together with one sendmmsg() when the batch is handled: about 1 us less server CPU per
@@ -615,7 +625,50 @@ typedef struct zcoap_uv_server_config {
      * body by the adapter: each block goes to the handler as it comes.
      */
     size_t max_body;
+    /**
+     * Amplification limit (RFC 7252 §11.3, RFC 9175 §2.4 item 3; default true): an answer
+     * larger than @c amplification_factor times the request's datagram, to an address that has
+     * not shown it receives what the server sends, is replaced by a 4.01 Unauthorized carrying
+     * an Echo option (#ZCOAP_UV_ECHO_SIZE random bytes, no payload; piggybacked or NON, never a
+     * CON separate response, whose retransmissions would amplify again). A forged source
+     * address thus gets at most a small 4.01 per request, never the large answer. (A bare
+     * 4-byte request, without token nor option, gets its 4.01 without Echo: even that would
+     * be over 3 times its size.)
+     *
+     * A client that repeats the request with that Echo value (RFC 9175 §2.3; zcoap's
+     * block-wise transfers and libcoap's coap-client do) within @c echo_lifetime_ms verifies
+     * its address: it is served, and so are its later requests while its peer slot lives (the
+     * slot is recycled once its exchanges and de-duplication windows are over, about 4 minutes
+     * after its last request by default: the next request then starts unverified again). Each
+     * challenge issues a new value and forgets the previous one; a wrong or stale value
+     * verifies nothing (the answer, if still too large, is another 4.01 with a new value).
+     *
+     * What is limited: answers to GET and FETCH without Block1 (safe methods, RFC 7252 §5.1),
+     * whose handler has no effect to repeat: it runs, and its answer is dropped when too large
+     * (its reader, for zcoap_uv_peer_respond_reader(), is not called), as well as the adapter's
+     * own answers to them (the /.well-known/core listing, errors). Each block of a block-wise
+     * answer counts against its own request, so a verified client's later blocks go straight out.
+     * Registrations (GET with Observe) too: one answered 4.01 is not taken. Not limited: the
+     * answers to other methods and to Block1 bodies, whose handler has acted (a 4.01 would
+     * make the client send it again and act twice; counted in @c amplification_unsafe), and
+     * notifications (their registration was checked). Answers at most that size are never
+     * delayed. Not covered yet: what the endpoint answers by itself before any handler (the
+     * 4.02 of an unknown critical option with its diagnostic, the stored answer replayed for a
+     * datagram with the MID of an earlier request). false: no limit, no Echo.
+     */
+    bool amplification_limit;
+    /** the factor of @c amplification_limit (default 3, RFC 9175 §2.4 after RFC 9000 §8); at
+     *  least 1 when the limit is on */
+    uint32_t amplification_factor;
+    /** how long an Echo value issued to a peer is accepted, in ms (default 60,000: time for a
+     *  client to repeat its request, RFC 9175 §2.2.1's freshness); 0 accepts none */
+    uint32_t echo_lifetime_ms;
 } zcoap_uv_server_config_t;
+
+/** Length of the Echo values the server issues, in bytes: random, from zcoap_uv_random(), kept
+ *  per peer with the time it was issued (RFC 9175 Appendix A, method 1: one value per peer,
+ *  64 bits against guessing). */
+#define ZCOAP_UV_ECHO_SIZE 8u
 
 /** Bytes of a response besides its block's payload that the server keeps room for in msg_cap:
  *  the header, an 8-byte token, the options the adapter adds (ETag, Observe, Content-Format,
@@ -628,7 +681,8 @@ typedef struct zcoap_uv_server_config {
 /** Counters of a server. */
 typedef struct zcoap_uv_server_stats {
     uint64_t datagrams_in, datagrams_out;
-    uint64_t send_errors, recv_errors, truncated;
+    uint64_t send_errors, recv_errors;
+    uint64_t truncated; /**< datagrams larger than the receive buffer: cut, answered 4.13 */
     uint64_t peers_created, peers_recycled;
     uint64_t pool_full; /**< requests answered 5.03 because no peer slot was free */
     size_t peers_in_use;
@@ -678,6 +732,17 @@ typedef struct zcoap_uv_server_stats {
     /** malformed Block1 or Block2 (SZX 7), a short block that is not the last: 4.00; a Block2
      *  past the end of the representation: 4.02 */
     uint64_t block_bad;
+
+    /* Amplification limit (amplification_limit; RFC 9175 §2.4 item 3) */
+    /** answers replaced by a 4.01 Unauthorized with Echo: too large for an unverified peer */
+    uint64_t echo_challenges;
+    /** peers that returned a fresh Echo value the server issued to them: verified */
+    uint64_t echo_verified;
+    /** requests of unverified peers carrying an Echo value that was not theirs, or stale */
+    uint64_t echo_rejected;
+    /** answers over the limit sent anyway to unverified peers: to a method that is not safe or
+     *  to a Block1 body, whose handler had acted already */
+    uint64_t amplification_unsafe;
 } zcoap_uv_server_stats_t;
 
 /* Private: what the adapter keeps per observer, next to the core's zcoap_observer_t. */
@@ -706,6 +771,16 @@ typedef struct zcoap__uv_peer_blocks {
     uint32_t b2;          /* the Block2 it asked for: num << 4 | szx, and flags */
 } zcoap__uv_peer_blocks_t;
 
+/* Private: a peer's amplification limit state (RFC 9175 §2.4 item 3). 24 bytes. */
+typedef struct zcoap__uv_peer_echo {
+    uint8_t value[ZCOAP_UV_ECHO_SIZE]; /* the last Echo value issued to the peer */
+    uint64_t issued_ms;                /* when (uv_now) */
+    uint32_t req_len;                  /* the datagram of the request being answered, bytes */
+    bool issued;                       /* value holds a value not yet returned */
+    bool verified;                     /* the peer returned one: its address is shown */
+    bool limited;                      /* the request being answered is safe: may be refused */
+} zcoap__uv_peer_echo_t;
+
 /** One peer of a server: an endpoint and the peer's address. Private but for @c data. */
 struct zcoap_uv_peer {
     void *data; /**< for the application (e.g. a pending separate answer) */
@@ -725,6 +800,7 @@ struct zcoap_uv_peer {
     uint32_t obs_pending; /* those owed the newest state (a CON message was in flight) */
     uint32_t obs_answer;  /* the observer the request being answered registers, slot + 1 */
     zcoap__uv_peer_blocks_t blocks;
+    zcoap__uv_peer_echo_t echo;
 };
 
 /** A CoAP server on one UDP socket. Fields after @c data are private. */

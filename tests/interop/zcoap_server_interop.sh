@@ -175,8 +175,12 @@ resource_cases() {
         -w "$(msg "$type" GET "$tk") \[.*Uri-Path:sensors, Uri-Path:temp \]" \
         -w "$(msg $answer 2.05 "$tk") .* :: '21\.5'$" \
         -- "${non[@]}" "${args[@]}" "$base/sensors/temp"
-    check "GET /.well-known/core ($label)" \
-        -w "$(msg $answer 2.05 "$tk") \[ Content-Format:application/link-format \] :: '</hello>;rt=\"hello\";ct=0;title=\"Hello World\",</echo>;rt=\"echo\",.*</sensors/temp>" \
+    # The listing is over 3 times the request: a new (unverified) address first gets 4.01 with
+    # Echo (RFC 9175 §2.4 item 3); coap-client repeats the GET with it (new token) and gets it.
+    check "GET /.well-known/core ($label): 4.01 Echo, then the listing" \
+        -w "$(msg $answer 4.01 "$tk") \[ Echo:0x[0-9a-f]{16} \]$" \
+        -w "$(msg "$type" GET '[0-9a-f]*') \[.*Uri-Path:core, Echo:0x[0-9a-f]{16} \]$" \
+        -w "$(msg $answer 2.05 '[0-9a-f]*') \[ Content-Format:application/link-format \] :: '</hello>;rt=\"hello\";ct=0;title=\"Hello World\",</echo>;rt=\"echo\",.*</sensors/temp>" \
         -- "${non[@]}" "${args[@]}" "$base/.well-known/core"
 }
 

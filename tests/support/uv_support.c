@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "uv_support.h"
@@ -82,6 +83,54 @@ void uvt_loop_end(uvt_loop_t *l)
     uvt_close_handle((uv_handle_t *)&l->guard);
     (void)uv_run(&l->loop, UV_RUN_NOWAIT); /* runs the remaining close callbacks */
     assert_int_equal(uv_loop_close(&l->loop), 0);
+}
+
+/* ---- slow tools --------------------------------------------------------------------------- */
+
+bool uvt_under_valgrind(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    return preload != NULL && strstr(preload, "vgpreload") != NULL;
+}
+
+bool uvt_asan_build(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return true;
+#else
+    return false;
+#endif
+#else
+    return false;
+#endif
+}
+
+size_t uvt_scaled(size_t n, size_t valgrind_divisor, size_t min)
+{
+    double scaled = (double)n;
+    const char *s = getenv("ZCOAP_TEST_SCALE");
+    if (s != NULL) {
+        double k = strtod(s, NULL);
+        if (k > 0.0) {
+            scaled *= k;
+        }
+    }
+    if (uvt_under_valgrind() && valgrind_divisor > 1) {
+        scaled /= (double)valgrind_divisor;
+    }
+    return scaled < (double)min ? min : (size_t)scaled;
+}
+
+void uvt_filter_tests(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--skip") == 0) {
+        cmocka_set_skip_filter(argv[2]);
+    } else if (argc == 2) {
+        cmocka_set_test_filter(argv[1]);
+    }
 }
 
 /* ---- addresses ---------------------------------------------------------------------------- */
@@ -185,7 +234,14 @@ static void on_peer_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf,
 
 int uvt_peer_open(uvt_peer_t *p, uv_loop_t *loop, int family, uint16_t port)
 {
-    uvt_loopback(family, port, &p->addr);
+    struct sockaddr_storage at;
+    uvt_loopback(family, port, &at);
+    return uvt_peer_open_at(p, loop, &at);
+}
+
+int uvt_peer_open_at(uvt_peer_t *p, uv_loop_t *loop, const struct sockaddr_storage *at)
+{
+    p->addr = *at;
     int rc = uv_udp_init(loop, &p->sock);
     if (rc != 0) {
         return rc;

@@ -61,6 +61,29 @@ void uvt_close_handle(uv_handle_t *h);
  */
 void uvt_loop_end(uvt_loop_t *l);
 
+/* ---- slow tools --------------------------------------------------------------------------- */
+
+/** True when the test runs under Valgrind (its preload library is in LD_PRELOAD): tests that
+ *  count thousands of datagrams run fewer there, where everything is ~20 times slower. */
+bool uvt_under_valgrind(void);
+
+/** True when the test was built with AddressSanitizer, which changes RSS a lot (shadow memory,
+ *  quarantine): memory-growth assertions are meaningless there. */
+bool uvt_asan_build(void);
+
+/**
+ * @brief @p n scaled for the tool the test runs under: multiplied by ZCOAP_TEST_SCALE (a float)
+ *        when set, divided by @p valgrind_divisor under Valgrind; at least @p min.
+ */
+size_t uvt_scaled(size_t n, size_t valgrind_divisor, size_t min);
+
+/**
+ * @brief Pick the tests to run from a test program's arguments: "PATTERN" runs only the tests
+ *        matching it, "--skip PATTERN" runs all others (cmocka's '*' and '?' wildcards), e.g. to
+ *        leave out a test known to fail. No arguments: every test.
+ */
+void uvt_filter_tests(int argc, char **argv);
+
 /* ---- addresses ---------------------------------------------------------------------------- */
 
 /** 127.0.0.1 (AF_INET) or ::1 (AF_INET6) with @p port, zero-filled around. */
@@ -128,6 +151,13 @@ struct uvt_peer {
  * @return 0 or a libuv error
  */
 int uvt_peer_open(uvt_peer_t *p, uv_loop_t *loop, int family, uint16_t port);
+
+/**
+ * @brief uvt_peer_open() at the address @p at (any loopback address of the 127/8 block, or ::1,
+ *        with a port or 0): for a peer that must come from another source address.
+ * @return 0 or a libuv error (UV_EADDRNOTAVAIL where the address is not local)
+ */
+int uvt_peer_open_at(uvt_peer_t *p, uv_loop_t *loop, const struct sockaddr_storage *at);
 
 /**
  * @brief Send @p len bytes of @p data to @p to at once and keep them in p->tx. A negative

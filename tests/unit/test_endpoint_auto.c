@@ -368,6 +368,23 @@ static void unrecognized_critical_option_gets_4_02(void **state)
     expect_events(f, ZCOAP_EV_IN_REQUEST);
 }
 
+/* The diagnostic keeps the 4.02 within 3 times the request: a request with no token gets the
+ * bare 4.02 (RFC 7252 §11.3: no amplification for a forged source). */
+static void bad_option_diagnostic_stays_small(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    /* CON GET, MID 0x1252, no token, option 65 with an empty value: 6 bytes. */
+    peer_hex(f, "40 01 12 52 d0 34");
+    const vnet_dgram_t *d = next_sent(f, T0);
+    zcoap_msg_t m;
+    parse_ok(&m, d->data, d->len);
+    assert_int_equal(m.code, ZCOAP_BAD_OPTION);
+    assert_int_equal(m.payload_len, 0);
+    assert_true(d->len <= 18);
+    expect_events(f, ZCOAP_EV_IN_REJECTED);
+}
+
 /* With a small buffer the diagnostic payload may not fit, but the 4.02 itself must go out:
  * otherwise the client retransmits into silence until it times out. */
 static void bad_option_answered_even_when_the_diagnostic_does_not_fit(void **state)
@@ -733,6 +750,7 @@ int main(void)
         T(non_empty_message_is_a_format_error),
         T(other_versions_and_short_datagrams_are_silent),
         T(unrecognized_critical_option_gets_4_02),
+        T(bad_option_diagnostic_stays_small),
         T(bad_option_answered_even_when_the_diagnostic_does_not_fit),
         T(request_too_large_gets_4_13_with_size1),
         T(request_while_incoming_path_busy_gets_5_03),

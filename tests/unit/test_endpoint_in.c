@@ -339,6 +339,28 @@ static void duplicate_con_request_gets_the_same_bytes(void **state)
     expect_nothing_sent(f);
 }
 
+/* A true duplicate repeats the request byte for byte. A shorter datagram with the same MID (here
+ * a bare 4-byte CON) is forged: the stored answer is not replayed to it, which would send a large
+ * answer to whatever source the forger wrote (RFC 7252 §11.3). */
+static void shorter_duplicate_gets_no_replay(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    peer_con_get(f, 0x1234);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    respond(f, false, "a long answer, many times the request's size");
+    next_sent(f, T0);
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    peer_hex(f, "40 01 12 34");
+    expect_nothing_sent(f);
+    expect_events(f, ZCOAP_EV_IN_DUPLICATE);
+    /* The real retransmission still gets it. */
+    peer_con_get(f, 0x1234);
+    const vnet_dgram_t *d = next_sent(f, T0);
+    assert_true(d->len > 40);
+    expect_events(f, ZCOAP_EV_IN_DUPLICATE);
+}
+
 /* A duplicate of a CON request the application has not answered yet is not delivered again. */
 static void duplicate_before_the_answer(void **state)
 {
@@ -795,6 +817,7 @@ int main(void)
         T(respond_with_rst),
         T(idle_after_answering_a_request),
         T(duplicate_con_request_gets_the_same_bytes),
+        T(shorter_duplicate_gets_no_replay),
         T(duplicate_before_the_answer),
         T(duplicates_during_a_separate_response),
         T(pipelined_duplicates_within_the_ring),
