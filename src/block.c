@@ -94,10 +94,11 @@ int zcoap_block1_accept(zcoap_block1_rx_t *rx, const zcoap_msg_t *req, size_t ma
         rx->active = true;
         rx->received = 0;
         rx->tag_len = (uint8_t)tag_len;
+        rx->method = req->code;
         if (tag_len > 0)
             memcpy(rx->tag, tag, tag_len);
-    } else if (!rx->active || offset != rx->received || tag_len != rx->tag_len ||
-               (tag_len > 0 && memcmp(tag, rx->tag, tag_len) != 0)) {
+    } else if (!rx->active || offset != rx->received || req->code != rx->method ||
+               tag_len != rx->tag_len || (tag_len > 0 && memcmp(tag, rx->tag, tag_len) != 0)) {
         out->action = ZCOAP_BLOCK1_INCOMPLETE; /* §2.5 */
         return ZCOAP_OK;
     }

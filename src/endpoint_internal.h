@@ -26,7 +26,8 @@ enum {
     ZCOAP__DEDUP_USED = 1u << 0,
     ZCOAP__DEDUP_CON = 1u << 1,
     ZCOAP__DEDUP_ACKED = 1u << 2, /* an empty ACK was sent: duplicates get it again */
-    ZCOAP__DEDUP_RST = 1u << 3    /* rejected with RST: duplicates get RST again */
+    ZCOAP__DEDUP_RST = 1u << 3,   /* rejected with RST: duplicates get RST again */
+    ZCOAP__DEDUP_LOST = 1u << 4   /* its stored answer's slot went to a newer message */
 };
 
 void zcoap__ep_event(zcoap_ep_t *ep, zcoap_event_kind_t kind, int err, const zcoap_msg_t *msg);

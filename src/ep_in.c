@@ -98,13 +98,28 @@ static bool slot_held(const zcoap_ep_t *ep, uint8_t slot)
            ((ep->ntf_pending_tx || (ep->ntf_begun && !ep->ntf_in_req_buf)) && ep->ntf_slot == slot);
 }
 
-static bool slot_available(const zcoap_ep_t *ep)
+static size_t free_slots(const zcoap_ep_t *ep)
 {
+    size_t n = 0;
     for (size_t i = 0; i < ep->cfg.resp_slots; i++) {
         if (!slot_held(ep, (uint8_t)i))
-            return true;
+            n++;
     }
-    return false;
+    return n;
+}
+
+static bool slot_available(const zcoap_ep_t *ep)
+{
+    return free_slots(ep) > 0;
+}
+
+static bool front_waits_for_application(const zcoap_ep_t *ep);
+
+/* A notification may take a slot unless it is the last one and a request awaits its answer:
+ * the answer needs it (the request was taken because a slot was free). */
+static bool notification_slot_available(const zcoap_ep_t *ep)
+{
+    return free_slots(ep) > (front_waits_for_application(ep) ? 1u : 0u);
 }
 
 /* Take the next response slot (one must be available); responses of older requests stored there
@@ -128,8 +143,10 @@ static uint8_t take_slot(zcoap_ep_t *ep)
     }
     ep->next_slot = (uint8_t)((slot + 1u) % n);
     for (size_t i = 0; i < ep->cfg.dedup_cap; i++) {
-        if (ep->cfg.dedup[i].resp_slot == (int8_t)slot)
+        if (ep->cfg.dedup[i].resp_slot == (int8_t)slot) {
             ep->cfg.dedup[i].resp_slot = -1;
+            ep->cfg.dedup[i].flags |= ZCOAP__DEDUP_LOST;
+        }
     }
     return slot;
 }
@@ -144,11 +161,21 @@ static void store_response(zcoap_ep_t *ep)
     e->resp_len = (uint16_t)ep->in_len;
 }
 
-static void answer_duplicate(zcoap_ep_t *ep, const zcoap_dedup_entry_t *e, const zcoap_msg_t *msg)
+/* Answer a duplicate; false when it is to be taken as a new request instead. */
+static bool answer_duplicate(zcoap_ep_t *ep, zcoap_dedup_entry_t *e, const zcoap_msg_t *msg)
 {
     /* §4.5: the same answer again, and the application does not see the request twice. A NON
      * duplicate needs no answer: it is simply not processed again. */
     bool con = msg->type == ZCOAP_TYPE_CON;
+    bool lost = con && (e->flags & (ZCOAP__DEDUP_LOST | ZCOAP__DEDUP_ACKED | ZCOAP__DEDUP_RST)) ==
+                           ZCOAP__DEDUP_LOST;
+    if (lost && msg->len >= e->req_len && zcoap_method_is_idempotent(msg->code)) {
+        /* The stored answer gave its slot to a newer message (few slots, many answers). §4.5
+         * lets an idempotent request be processed again: the peer gets a fresh answer rather
+         * than silence, which would leave it retransmitting until it gives up. */
+        e->flags = 0;
+        return false;
+    }
     bool piggybacked = e->resp_slot >= 0 && ((zcoap__ep_slot(ep, (size_t)e->resp_slot)[0] >> 4) &
                                              0x03u) == ZCOAP_TYPE_ACK;
     if ((e->flags & ZCOAP__DEDUP_RST) != 0) {
@@ -161,8 +188,13 @@ static void answer_duplicate(zcoap_ep_t *ep, const zcoap_dedup_entry_t *e, const
         ep->dup_len = e->resp_len;
     } else if (con && (e->flags & ZCOAP__DEDUP_ACKED) != 0) {
         zcoap__ep_control(ep, ZCOAP_TYPE_ACK, msg->mid); /* the separate response follows */
+    } else if (lost) {
+        /* A POST or PATCH is never run twice: §4.5's acknowledgement of the copy at least stops
+         * its retransmissions; its answer is gone. */
+        zcoap__ep_control(ep, ZCOAP_TYPE_ACK, msg->mid);
     }
     zcoap__ep_event(ep, ZCOAP_EV_IN_DUPLICATE, 0, msg);
+    return true;
 }
 
 /* Answer a request on the endpoint's own behalf (4.02, 4.13), piggybacked or NON. */
@@ -221,10 +253,8 @@ void zcoap__ep_in_receive_request(zcoap_ep_t *ep, const zcoap_msg_t *msg, size_t
                                   uint64_t now_ms)
 {
     zcoap_dedup_entry_t *dup = dedup_find(ep, msg->mid, now_ms);
-    if (dup != NULL) {
-        answer_duplicate(ep, dup, msg);
+    if (dup != NULL && answer_duplicate(ep, dup, msg))
         return;
-    }
     /* Without a response store (none could be lent) the request cannot be answered beyond the
      * 5.03, which needs none. */
     if (ep->in_state != ZCOAP__IN_IDLE || ep->in_pending_tx || !slot_available(ep) ||
@@ -396,6 +426,8 @@ int zcoap_ep_response_begin(zcoap_ep_t *ep, uint8_t code, bool confirmable, zcoa
         return ZCOAP_EINVAL;
     if (!front_waits_for_application(ep))
         return ZCOAP_ESTATE;
+    if (!slot_available(ep))
+        return ZCOAP_EBUSY; /* not expected: notifications leave the answer its slot */
     /* §5.2.1: piggybacked in the ACK while the CON request is not yet acknowledged; otherwise
      * separate (§5.2.2), and a NON request gets a NON response unless asked (§5.2.3). */
     ep->in_piggyback = ep->in_type == ZCOAP_TYPE_CON && ep->in_state == ZCOAP__IN_RECEIVED;
@@ -493,6 +525,24 @@ static bool back_notifies(const zcoap_ep_t *ep, const uint8_t *token, size_t tok
            (token_len == 0 || memcmp(msg + 4, token, token_len) == 0);
 }
 
+int zcoap_ep_notify_cancel(zcoap_ep_t *ep, uint32_t tag, uint64_t now_ms)
+{
+    if (ep == NULL)
+        return ZCOAP_EINVAL;
+    if (!ep->con_active || !ep->con_is_notification || ep->con_tag != tag)
+        return 0;
+    /* Its observer is gone: a stale state must not go on being retransmitted, possibly to a
+     * registration made since with the same token. A CON response queued behind it goes now. */
+    ep->con_active = false;
+    ep->con_pending_tx = false;
+    ep->con_prev_valid = false;
+    if (ep->in_state == ZCOAP__IN_QUEUED) {
+        con_start(ep, ep->in_slot, ep->in_len, false, 0, now_ms);
+        in_end(ep);
+    }
+    return 1;
+}
+
 int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len, uint8_t code,
                           bool confirmable, uint32_t tag, zcoap_builder_t *b)
 {
@@ -510,7 +560,7 @@ int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len
     /* With every response slot taken (one slot, holding the notification in flight), a
      * replacement is built in the request buffer, idle on a server, and copied over the slot
      * in flight at send: the one in flight stays whole until then. */
-    bool in_req_buf = !slot_available(ep);
+    bool in_req_buf = !notification_slot_available(ep);
     if (in_req_buf && (!replaces || ep->out_state != ZCOAP__OUT_IDLE || ep->out_begun))
         return ZCOAP_EBUSY;
     ep->ntf_in_req_buf = in_req_buf;
@@ -541,7 +591,7 @@ int zcoap_ep_notify_send(zcoap_ep_t *ep, zcoap_builder_t *b, uint64_t now_ms)
         /* Into the slot in flight if it is still ours to replace, else a slot freed since. */
         if (back_notifies(ep, msg + 4, msg[0] & 0x0Fu))
             ep->ntf_slot = ep->con_slot;
-        else if (!ep->con_active && slot_available(ep))
+        else if (!ep->con_active && notification_slot_available(ep))
             ep->ntf_slot = take_slot(ep);
         else
             return ZCOAP_EBUSY;

@@ -249,8 +249,12 @@ void zcoap__uv_peer_flush(zcoap_uv_peer_t *peer)
     zcoap__uv_arm_timer(&peer->timer, on_peer_timer, &peer->ep);
 }
 
+static void answer_stateless(zcoap_uv_server_t *s, const struct sockaddr_storage *from,
+                             const uint8_t *d, size_t len);
+
 /* No slot is free: answer a request 5.03 with Max-Age without keeping any state (RFC 7252
- * §5.9.3.4), rather than dropping a live exchange of another peer. */
+ * §5.9.3.4), rather than dropping a live exchange of another peer. A malformed one gets what it
+ * would get from a peer: RST for a CON (§4.2), else nothing. */
 static void answer_busy(zcoap_uv_server_t *s, const struct sockaddr_storage *from,
                         const uint8_t *dgram, size_t len)
 {
@@ -258,8 +262,10 @@ static void answer_busy(zcoap_uv_server_t *s, const struct sockaddr_storage *fro
     zcoap_builder_t b;
     uint8_t out[64];
     uint8_t mid[2] = {0, 0};
-    if (zcoap_msg_parse(&req, dgram, len) != ZCOAP_OK)
+    if (zcoap_msg_parse(&req, dgram, len) != ZCOAP_OK) {
+        answer_stateless(s, from, dgram, len);
         return;
+    }
     (void)zcoap_uv_random(NULL, mid, sizeof(mid));
     (void)zcoap_builder_init_response(&b, out, sizeof(out), &req, ZCOAP_SERVICE_UNAVAILABLE,
                                       (uint16_t)((mid[0] << 8) | mid[1]));

@@ -107,6 +107,9 @@ static void obs_remove(zcoap_uv_server_t *s, uint32_t idx, uint64_t *reason)
     zcoap__uv_observer_t *st = &s->obs_state[idx];
     zcoap_uv_peer_t *peer = o->peer;
     obs_clear_pending(s, idx);
+    /* Its CON notification in flight would go on carrying a stale state, even to a new
+     * registration with the same token. */
+    (void)zcoap_ep_notify_cancel(&peer->ep, obs_tag(s, idx), uv_now(s->loop));
     if (peer->obs_answer == idx + 1u)
         peer->obs_answer = 0;
     uint32_t *link = &peer->obs_head;

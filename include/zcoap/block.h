@@ -38,7 +38,10 @@ typedef struct zcoap_block2_slice {
  * the smaller, the block number is scaled so that the slice starts at the offset the client
  * asked for (a later request then asks in the server's size, §2.4).
  *
+ * @param[in] req the parsed request, with or without a Block2 option
+ * @param[in] total the size of the whole representation in bytes
  * @param[in] server_szx the largest block the server sends (0-6; its message buffer decides)
+ * @param[out] out the slice to send and the Block2 option to send with it
  * @retval ZCOAP_OK @p out filled
  * @retval ZCOAP_EOPT_BLOCK the request's Block2 is malformed (SZX 7, too long): answer 4.00
  * @retval ZCOAP_ERANGE the block asked for starts at or past the end of the representation
@@ -52,6 +55,9 @@ int zcoap_block2_plan(const zcoap_msg_t *req, size_t total, uint8_t server_szx,
  * @brief zcoap_block2_plan() from a decoded Block2 option rather than a message: for a server
  *        that answers later (a separate response) and keeps only the option the request had.
  * @param[in] asked the request's Block2, or NULL when it had none
+ * @param[in] total the size of the whole representation in bytes
+ * @param[in] server_szx the largest block the server sends (0-6)
+ * @param[out] out the slice to send and the Block2 option to send with it
  * @retval as zcoap_block2_plan(); ZCOAP_EINVAL also for an @p asked SZX above 6
  */
 int zcoap_block2_plan_asked(const zcoap_block_t *asked, size_t total, uint8_t server_szx,
@@ -71,14 +77,15 @@ typedef enum zcoap_block1_action {
 typedef struct zcoap_block1_rx {
     size_t received; /**< bytes taken so far */
     uint8_t tag[8];  /**< its Request-Tag (RFC 9175), tag_len bytes */
-    uint8_t tag_len;
-    bool active; /**< a body is under way */
+    uint8_t tag_len; /**< 0-8; 0 when the blocks carry no Request-Tag */
+    uint8_t method;  /**< the request code of block 0, which every block must repeat */
+    bool active;     /**< a body is under way */
 } zcoap_block1_rx_t;
 
 /** The outcome of one request for zcoap_block1_accept(). */
 typedef struct zcoap_block1_step {
-    zcoap_block1_action_t action;
-    size_t offset;       /**< where the payload goes in the body (CONTINUE, LAST) */
+    zcoap_block1_action_t action; /**< what to do with the request and how to answer it */
+    size_t offset;                /**< where the payload goes in the body (CONTINUE, LAST) */
     zcoap_block_t block; /**< the Block1 option for the answer: the request's NUM and M, and
                               the smaller of its SZX and the server's, which the client then
                               uses for the rest of the body (§2.3 late negotiation) */
@@ -88,10 +95,15 @@ typedef struct zcoap_block1_step {
  * @brief Check one request against the body under way in @p rx (RFC 7959 §2.3, §2.5).
  *
  * Block 0 starts a body (and drops one under way); any other block must start where the body
- * ends so far and carry the same Request-Tag, else 4.08. A block with M set must be exactly
+ * ends so far and carry the same request code and Request-Tag (blocks of one body are requests
+ * of one operation, RFC 7959 §2.5, RFC 9175 §3.3), else 4.08. A block with M set must be exactly
  * its block size. A Size1 option or a body growing past @p max_body gives 4.13 (answer with
  * Size1 = @p max_body). The payload of an accepted block is msg->payload, msg->payload_len.
+ * @param[in,out] rx the body under way from this client (zeroed before its first request)
+ * @param[in] req the parsed request, with or without a Block1 option
+ * @param[in] max_body the largest body the server takes, in bytes
  * @param[in] server_szx the largest block the server wants (0-6)
+ * @param[out] out the action, the payload's offset in the body, the Block1 option to answer with
  * @retval ZCOAP_OK @p out filled; ZCOAP_EINVAL bad arguments
  */
 int zcoap_block1_accept(zcoap_block1_rx_t *rx, const zcoap_msg_t *req, size_t max_body,

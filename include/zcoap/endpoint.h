@@ -703,6 +703,16 @@ int zcoap_ep_notify_begin(zcoap_ep_t *ep, const uint8_t *token, size_t token_len
                           bool confirmable, uint32_t tag, zcoap_builder_t *b);
 
 /**
+ * @brief Stop retransmitting our CON notification @p tag (its observer was removed): no event
+ *        follows for it. A CON response queued behind it starts.
+ * @param[in] ep the endpoint
+ * @param[in] tag the tag given to zcoap_ep_notify_begin()
+ * @param[in] now_ms the current time
+ * @retval 1 it was in flight and is dropped; 0 it was not; ZCOAP_EINVAL @p ep is NULL
+ */
+int zcoap_ep_notify_cancel(zcoap_ep_t *ep, uint32_t tag, uint64_t now_ms);
+
+/**
  * @brief Send the notification prepared with zcoap_ep_notify_begin().
  * @param[in,out] ep the endpoint
  * @param[in] b the builder zcoap_ep_notify_begin() returned, with Observe, options and payload

@@ -222,6 +222,21 @@ static void block1_out_of_sequence(void **state)
     assert_int_equal(step(&rx, put(1, false, 6, 1, "c", -1), 4096, &s), ZCOAP_BLOCK1_LAST);
 }
 
+/* Blocks of one body repeat the request code of block 0: a POST block after PUT block 0 to the
+ * same resource is another operation (RFC 7959 §2.5, RFC 9175 §3.3): 4.08. */
+static void block1_method_must_not_change(void **state)
+{
+    (void)state;
+    zcoap_block1_rx_t rx = {0};
+    zcoap_block1_step_t s;
+    assert_int_equal(step(&rx, put(0, true, 6, 1024, NULL, -1), 4096, &s), ZCOAP_BLOCK1_CONTINUE);
+    zcoap_msg_t post = put(1, false, 6, 10, NULL, -1);
+    body_buf[1] = ZCOAP_POST; /* the same block as a POST */
+    post.code = ZCOAP_POST;
+    assert_int_equal(step(&rx, post, 4096, &s), ZCOAP_BLOCK1_INCOMPLETE);
+    assert_int_equal(step(&rx, put(1, false, 6, 10, NULL, -1), 4096, &s), ZCOAP_BLOCK1_LAST);
+}
+
 /* §2.9.3: 4.13 when Size1 announces too much, or the body grows past the limit. */
 static void block1_too_large(void **state)
 {
@@ -275,6 +290,7 @@ int main(void)
         cmocka_unit_test(plan_asked_agrees_with_plan),
         cmocka_unit_test(block1_in_order),
         cmocka_unit_test(block1_out_of_sequence),
+        cmocka_unit_test(block1_method_must_not_change),
         cmocka_unit_test(block1_too_large),
         cmocka_unit_test(block1_sizes),
     };

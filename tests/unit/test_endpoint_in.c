@@ -466,7 +466,9 @@ static void pipelined_duplicates_within_the_ring(void **state)
     free(store);
 }
 
-/* More requests than stored responses but within the ring of IDs: still never delivered twice. */
+/* More requests than stored responses but within the ring of IDs. The last two answers are
+ * replayed byte for byte. An older GET's answer gave its slot away: being idempotent, it is
+ * processed again (RFC 7252 §4.5 allows it) and answered afresh, rather than left unanswered. */
 static void duplicates_beyond_the_stored_responses(void **state)
 {
     fx_t *f = *state;
@@ -476,25 +478,64 @@ static void duplicates_beyond_the_stored_responses(void **state)
     for (int i = 0; i < 6; i++)
         len[i] = answer_pipelined(f, (uint16_t)(0x3001 + i), i, resp[i]);
     run_to(f, T0 + 1000);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 5; i >= 4; i--) {
         uint16_t mid = (uint16_t)(0x3001 + i);
         uint8_t tok[4] = {0xd0, 0xd1, (uint8_t)(mid >> 8), (uint8_t)mid};
         peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, mid, tok, 4, "p", NULL);
         expect_events(f, ZCOAP_EV_IN_DUPLICATE);
-        if (i >= 4) {
-            /* The last two responses are kept: the same bytes again. */
-            expect_sent_bytes(f, now(f), resp[i], len[i]);
-        } else if (f->inbox_pos < f->net.node[PEER].inbox_len) {
-            /* Older ones: at most an acknowledgement of that message. */
-            const vnet_dgram_t *d = next_sent(f, now(f));
-            zcoap_msg_t m;
-            parse_ok(&m, d->data, d->len);
-            assert_int_equal(m.type, ZCOAP_TYPE_ACK);
-            assert_int_equal(m.mid, mid);
-        }
-        expect_nothing_sent(f);
+        expect_sent_bytes(f, now(f), resp[i], len[i]);
     }
-    assert_int_equal(vnet_count_events(&f->net, EP, ZCOAP_EV_IN_REQUEST), 6);
+    uint8_t again[64];
+    size_t again_len = answer_pipelined(f, 0x3001, 0, again);
+    assert_int_equal(again_len, len[0]);
+    assert_memory_equal(again, resp[0], len[0]);
+    assert_int_equal(vnet_count_events(&f->net, EP, ZCOAP_EV_IN_REQUEST), 7);
+    /* Its answer is stored again: the next copy is a plain duplicate. */
+    uint8_t tok[4] = {0xd0, 0xd1, 0x30, 0x01};
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_GET, 0x3001, tok, 4, "p", NULL);
+    expect_events(f, ZCOAP_EV_IN_DUPLICATE);
+    expect_sent_bytes(f, now(f), resp[0], len[0]);
+}
+
+/* A POST whose stored answer gave its slot away is never run twice: its copy gets the empty ACK
+ * (§4.5: acknowledge every copy), which at least ends the peer's retransmissions. */
+static void lost_answer_of_a_post_is_acknowledged_not_rerun(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_POST, 0x3101, ptok, 4, "p", "x");
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    respond(f, false, "done");
+    next_sent(f, now(f));
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    uint8_t resp[2][64];
+    for (int i = 0; i < 2; i++)
+        (void)answer_pipelined(f, (uint16_t)(0x3102 + i), i, resp[i]);
+    peer_msg(f, ZCOAP_TYPE_CON, ZCOAP_POST, 0x3101, ptok, 4, "p", "x");
+    expect_sent_empty(f, now(f), ZCOAP_TYPE_ACK, 0x3101);
+    expect_events(f, ZCOAP_EV_IN_DUPLICATE);
+    assert_int_equal(vnet_count_events(&f->net, EP, ZCOAP_EV_IN_REQUEST), 3);
+}
+
+/* With one response slot, a notification does not take the slot that the answer to a request
+ * still awaiting the application needs (the endpoint once wrote that answer out of bounds). */
+static void notification_leaves_the_awaited_answer_its_slot(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.resp_slots = 1;
+    start(f);
+    peer_con_get(f, 0x1234);
+    expect_events(f, ZCOAP_EV_IN_REQUEST);
+    zcoap_builder_t b;
+    const uint8_t otok[2] = {0xee, 0x01};
+    assert_zcoap_err(zcoap_ep_notify_begin(&f->ep, otok, 2, ZCOAP_CONTENT, true, 7, &b),
+                     ZCOAP_EBUSY);
+    respond(f, false, "hello");
+    expect_sent_hex(f, T0, "64 45 12 34 c0 c1 c2 c3 ff 68 65 6c 6c 6f");
+    expect_events(f, ZCOAP_EV_IN_SUCCESS);
+    /* Answered: the notification may go now. */
+    assert_zcoap_ok(zcoap_ep_notify_begin(&f->ep, otok, 2, ZCOAP_CONTENT, true, 7, &b));
+    assert_zcoap_ok(zcoap_ep_notify_send(&f->ep, &b, now(f)));
 }
 
 static void duplicate_non_request_processed_once(void **state)
@@ -822,6 +863,8 @@ int main(void)
         T(duplicates_during_a_separate_response),
         T(pipelined_duplicates_within_the_ring),
         T(duplicates_beyond_the_stored_responses),
+        T(lost_answer_of_a_post_is_acknowledged_not_rerun),
+        T(notification_leaves_the_awaited_answer_its_slot),
         T(duplicate_non_request_processed_once),
         T(next_request_while_con_response_awaits_ack),
         T(second_con_response_waits_for_the_first),
