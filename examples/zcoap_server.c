@@ -10,7 +10,9 @@
  * about 300 ms later), /time (GET: the time as text), /sensors/temp (GET: a reading, a path of two
  * segments), /obs (observable, RFC 7641: a counter that goes up every second and is notified to
  * its observers, NON but every 5th CON), /large (GET, FETCH: 8192 bytes of text block-wise, or
- * /large?size=N up to 4 MiB) and /.well-known/core, generated from the table. --print-large SIZE
+ * /large?size=N up to 4 MiB), /counter (POST adds one and answers 2.04 with the count, GET reads
+ * it: a request that is not idempotent, for tests counting executions) and /.well-known/core,
+ * generated from the table. --print-large SIZE
  * writes what /large?size=SIZE serves to stdout and exits (for tests to compare with). Runs until
  * SIGINT/SIGTERM or for SECONDS, then prints its counters, Observe's among them. With -v it also
  * prints how many observers there are whenever that number changed (checked at each tick of /obs).
@@ -50,7 +52,7 @@ enum { OBS_RESOURCE = 5 }; /* /obs in the table, which its timer notifies */
 static const zcoap_resource_t resources[] = {
     DEMO_RESOURCE_HELLO, DEMO_RESOURCE_ECHO,         DEMO_RESOURCE_SEPARATE,
     DEMO_RESOURCE_TIME,  DEMO_RESOURCE_SENSORS_TEMP, [OBS_RESOURCE] = DEMO_RESOURCE_OBS,
-    DEMO_RESOURCE_LARGE};
+    DEMO_RESOURCE_LARGE, DEMO_RESOURCE_COUNTER};
 
 enum { MAX_THREADS = 64 };
 
@@ -247,7 +249,8 @@ static void usage(FILE *out)
             " [-v]\n"
             "       zcoap-server --print-large SIZE\n"
             "Serves /hello, /echo, /separate, /time, /sensors/temp, /obs (observable: a counter\n"
-            "notified every second, every 5th notification CON), /large and /.well-known/core.\n"
+            "notified every second, every 5th notification CON), /large, /counter (POST adds one)\n"
+            "and /.well-known/core.\n"
             "Block-wise (RFC 7959, 1024-byte blocks or smaller as the client asks): /large is\n"
             "8192 bytes of text, /large?size=N N bytes (up to %u); /echo takes bodies up to\n"
             "%u bytes in Block1 blocks and echoes them block-wise. --print-large SIZE writes\n"

@@ -77,6 +77,7 @@ static void out_start(zcoap_ep_t *ep, size_t len, uint8_t type, bool ping, uint3
     ep->out_pending_tx = true;
     ep->out_retransmits = 0;
     ep->out_mid_renewed = false;
+    ep->out_wrong_len = 0;
     ep->out_response_ms = response_ms != 0 ? response_ms : ep->cfg.response_timeout_ms;
     if (type == ZCOAP_TYPE_CON) {
         ep->out_state = ping ? ZCOAP__OUT_PING_SENT : ZCOAP__OUT_CON_SENT;
@@ -169,16 +170,20 @@ static void take_response(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_m
 }
 
 /* A piggybacked response with our message ID but another token is no answer to our request
- * (§5.3.2: both must match). A correct server never sends one: it is the answer its
- * de-duplication kept for an older request that had this message ID (ours, before a restart,
- * or another process's on the same port, §4.5), so our request was taken for a duplicate and
- * never executed. The request goes again at once under a fresh message ID, its schedule
- * restarted; a second such ACK is ignored like a forged one (retransmissions go on, and the
- * exchange times out after MAX_TRANSMIT_WAIT if nothing better comes). Taking it as an empty ACK
- * instead, as zcoap once did, waited EXCHANGE_LIFETIME (247 s) for a response never coming. */
+ * (§5.3.2: both must match). Either it was damaged on the way (UDP's checksum is weak or off),
+ * and our next retransmission, same MID, gets the server's stored answer again, intact; or it is
+ * the answer a server's de-duplication kept for an older request that had this message ID (ours
+ * before a restart, or another process's on the same port, §4.5), which then comes back the same
+ * for every retransmission, and our request was never executed. So the first is ignored like a
+ * forged one, and when the same wrong token comes back for the same MID the request goes again
+ * at once under a fresh message ID, its schedule restarted (once per request). Re-sending at the
+ * first would run a damaged POST twice; waiting for a separate response, as zcoap once did,
+ * waited EXCHANGE_LIFETIME (247 s) for nothing. */
 static void wrong_token(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
 {
-    if (!ep->out_mid_renewed) {
+    bool again = ep->out_wrong_len == msg->token_len + 1u &&
+                 memcmp(ep->out_wrong_token, msg->token, msg->token_len) == 0;
+    if (again && !ep->out_mid_renewed) {
         ep->out_mid_renewed = true;
         ep->out_mid = zcoap__ep_new_mid(ep);
         ep->cfg.req_buf[2] = (uint8_t)(ep->out_mid >> 8);
@@ -187,6 +192,9 @@ static void wrong_token(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
         ep->out_timeout_ms = zcoap__ep_initial_timeout(ep);
         ep->out_deadline = now_ms + ep->out_timeout_ms;
         ep->out_pending_tx = true;
+    } else if (!again) {
+        ep->out_wrong_len = (uint8_t)(msg->token_len + 1u);
+        memcpy(ep->out_wrong_token, msg->token, msg->token_len);
     }
     zcoap__ep_event(ep, ZCOAP_EV_OUT_WRONG_TOKEN, 0, msg);
 }

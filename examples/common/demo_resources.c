@@ -265,6 +265,21 @@ void demo_on_obs(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resour
     (void)zcoap_uv_peer_respond(peer, ZCOAP_CONTENT, ZCOAP_CF_TEXT_PLAIN, text, (size_t)n);
 }
 
+void demo_on_counter(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                     const zcoap_msg_t *req)
+{
+    (void)res;
+    demo_state_t *state = s->data;
+    uint8_t code = ZCOAP_CONTENT;
+    if (req->code == ZCOAP_POST) {
+        state->counter++;
+        code = ZCOAP_CHANGED;
+    }
+    char text[24];
+    int n = snprintf(text, sizeof(text), "%llu", (unsigned long long)state->counter);
+    (void)zcoap_uv_peer_respond(peer, code, ZCOAP_CF_TEXT_PLAIN, text, (size_t)n);
+}
+
 int demo_obs_start(zcoap_uv_server_t *s, const zcoap_resource_t *obs)
 {
     const zcoap_obs_policy_t every_5th = {.con_every = DEMO_OBS_CON_EVERY,

@@ -23,6 +23,9 @@
  *   /obs           GET: 2.05, a counter as text; observable (RFC 7641): the program calls
  *                  demo_obs_tick() every DEMO_OBS_INTERVAL_MS, which counts one more and notifies
  *                  the observers, NON but every DEMO_OBS_CON_EVERY-th CON (demo_obs_start())
+ *   /counter       POST: counts one more, 2.04 with the new count as text; GET: 2.05, the count.
+ *                  POST is not idempotent (RFC 7252 §5.8.2): the fault tests (tests/faults)
+ *                  check through it that no retransmitted or duplicated request runs twice
  *
  * Each DEMO_RESOURCE_* is one entry of a zcoap_resource_t table, with the link-format attributes
  * /.well-known/core lists for it (RFC 6690); a program's table names the ones it serves.
@@ -65,6 +68,7 @@ typedef struct demo_echo_body {
 typedef struct demo_state {
     struct demo_pending *head;
     uint32_t obs_count;
+    uint64_t counter; /* /counter: POSTs executed */
     demo_echo_body_t echo[DEMO_ECHO_BODIES];
     uint64_t echo_clock;
 } demo_state_t;
@@ -108,6 +112,9 @@ void demo_on_large(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_reso
 void demo_on_obs(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
                  const zcoap_msg_t *req);
 
+void demo_on_counter(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resource_t *res,
+                     const zcoap_msg_t *req);
+
 /* A handler in the table's untyped slot (the adapter calls it as a zcoap_uv_handler_fn). */
 #define DEMO_HANDLER(fn) ((void *)(uintptr_t)(fn))
 
@@ -150,6 +157,11 @@ void demo_on_obs(zcoap_uv_server_t *s, zcoap_uv_peer_t *peer, const zcoap_resour
     {                                                                                              \
         "obs", ZCOAP_METHOD_BIT(ZCOAP_GET), "rt=\"counter\";ct=0;obs", false,                      \
             DEMO_HANDLER(demo_on_obs)                                                              \
+    }
+#define DEMO_RESOURCE_COUNTER                                                                      \
+    {                                                                                              \
+        "counter", ZCOAP_METHOD_BIT(ZCOAP_GET) | ZCOAP_METHOD_BIT(ZCOAP_POST),                     \
+            "rt=\"post-counter\";ct=0", false, DEMO_HANDLER(demo_on_counter)                       \
     }
 
 #endif /* ZCOAP_DEMO_RESOURCES_H */

@@ -245,9 +245,10 @@ typedef enum zcoap_event_kind {
                                           ev.err ZCOAP_EUNREACHABLE: ended early by
                                           zcoap_ep_peer_unreachable() */
     ZCOAP_EV_OUT_WRONG_TOKEN,        /**< an ACK with our message ID carried another token (ev.msg):
-                                          not our response (RFC 7252 §5.3.2). The first makes the
-                                          request go again under a new message ID; later ones
-                                          are ignored */
+                                          not our response (RFC 7252 §5.3.2): ignored, and when
+                                          the same wrong token comes back (a server's stale
+                                          de-duplication answer) the request goes again, once,
+                                          under a new message ID */
     ZCOAP_EV_OUT_RESET,              /**< the peer answered our request with RST */
     ZCOAP_EV_OUT_DUPLICATE_RESPONSE, /**< a duplicate of the CON response (or CON notification),
                                          acknowledged again */
@@ -325,9 +326,11 @@ typedef struct zcoap_ep {
     /* outgoing path */
     uint8_t out_state;
     uint8_t out_retransmits;
-    bool out_pending_tx;  /* a transmission of req_buf is due to be pulled */
-    bool out_mid_renewed; /* sent again under a new MID after an ACK with another token */
-    bool out_begun;       /* request_begin done, send not yet */
+    bool out_pending_tx;   /* a transmission of req_buf is due to be pulled */
+    bool out_mid_renewed;  /* sent again under a new MID after an ACK with another token */
+    uint8_t out_wrong_len; /* the last such ACK's token length + 1; 0: none yet */
+    uint8_t out_wrong_token[ZCOAP_MAX_TOKEN_LEN]; /* ... and its token */
+    bool out_begun;                               /* request_begin done, send not yet */
     size_t out_len;
     uint16_t out_mid;
     uint8_t out_token[ZCOAP_MAX_TOKEN_LEN];
