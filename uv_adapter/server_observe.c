@@ -205,6 +205,11 @@ void zcoap__uv_obs_answered(zcoap_uv_peer_t *peer, bool observe)
     if (observe) {
         s->obs_state[idx].flags &= (uint8_t)~OBS_REGISTERING;
         s->stats.observers_registered++;
+        /* A renewal's answer carried a newer state than a CON notification still in flight to
+         * the same token: retransmitting that one would go back in time (RFC 7641 §3.4). */
+        if ((s->obs_state[idx].flags & OBS_CON_IN_FLIGHT) != 0 &&
+            zcoap_ep_notify_cancel(&peer->ep, obs_tag(s, idx), uv_now(s->loop)) == 1)
+            s->obs_state[idx].flags &= (uint8_t)~OBS_CON_IN_FLIGHT;
     } else {
         obs_remove(s, idx, &s->stats.observers_removed_error);
     }

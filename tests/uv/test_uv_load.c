@@ -526,7 +526,11 @@ static void test_load_many_peers(void **state)
     load_t *L = *state;
     bool valgrind = uvt_under_valgrind();
     size_t n_peers = clamp_to_fd_limit(uvt_scaled(LOAD_PEERS, 10, 10));
-    uint64_t half_ms = valgrind ? LOAD_MS / 6u : LOAD_MS / 2u;
+    uint64_t load_ms = LOAD_MS;
+    const char *seconds = getenv("ZCOAP_LOAD_SECONDS"); /* scripts/reliability: 60 */
+    if (seconds != NULL && atoi(seconds) > 0)
+        load_ms = (uint64_t)atoi(seconds) * 1000u;
+    uint64_t half_ms = valgrind ? load_ms / 6u : load_ms / 2u;
     start_server(L, n_peers + 24u, LOAD_MAX_LATENCY_MS);
     open_peers(L, n_peers);
     L->rate_per_s = uvt_scaled(LOAD_RATE_PER_S, 10, 100);
