@@ -52,9 +52,11 @@ extern "C" {
 
 /** Error codes. Each is returned as a negative int (ZCOAP_OK is 0). */
 typedef enum zcoap_err {
+/** @cond INTERNAL */
 #define ZCOAP_ERR_ENUM_(name, value, text) name = (value),
     ZCOAP_ERR_LIST(ZCOAP_ERR_ENUM_)
 #undef ZCOAP_ERR_ENUM_
+    /** @endcond */
 } zcoap_err_t;
 
 /** Lowest (most negative) code of zcoap's range. */
@@ -72,6 +74,7 @@ const char *zcoap_strerror(int err);
 
 /**
  * @brief The enum name of a code ("ZCOAP_EMSG_SHORT"), for logs and test failures.
+ * @param[in] err A zcoap code (0 or -1000..-1099).
  * @return A static string; "ZCOAP_E?" for codes outside the list.
  */
 const char *zcoap_err_name(int err);

@@ -52,11 +52,17 @@ static inline uint32_t zcoap_obs_seq_next(uint32_t seq)
  * True when v2 is ahead of v1 by less than 2^23 in 24-bit serial arithmetic, or when more than
  * 128 seconds passed between the two (the sequence number may have been reset meanwhile). A
  * client shows only fresher notifications and drops the others. Values above 24 bits are masked.
+ * @param[in] v1 the Observe value of the last notification taken
+ * @param[in] t1_ms when it was received, in milliseconds
+ * @param[in] v2 the Observe value of the new notification
+ * @param[in] t2_ms when it was received, in milliseconds (same clock)
+ * @return true when the new one is fresher
  */
 bool zcoap_obs_is_fresher(uint32_t v1, uint64_t t1_ms, uint32_t v2, uint64_t t2_ms);
 
 /**
  * @brief What a request asks about observation.
+ * @param[in] req a parsed request
  * @return ZCOAP_OBS_REGISTER or ZCOAP_OBS_DEREGISTER for a GET or FETCH carrying Observe 0 or 1;
  *         -1 for any other request (no Observe option, another method, or another value, which
  *         RFC 7641 §2 leaves without meaning in a request: served as if absent).
@@ -69,19 +75,25 @@ typedef struct zcoap_observer {
     void *peer;           /**< the driver's handle of the client endpoint */
     uint64_t last_con_ms; /**< when the last CON notification (or the registration) went out */
     uint16_t since_con;   /**< notifications sent NON since then */
-    uint8_t token[ZCOAP_MAX_TOKEN_LEN];
-    uint8_t token_len;
-    bool in_use;
+    uint8_t token[ZCOAP_MAX_TOKEN_LEN]; /**< the registration's token, token_len bytes */
+    uint8_t token_len;                  /**< 0-8 */
+    bool in_use;                        /**< the slot holds an observer */
 } zcoap_observer_t;
 
 /** An observer table over the caller's slots. */
 typedef struct zcoap_obs_table {
-    zcoap_observer_t *slots;
-    size_t cap;
-    size_t used; /**< observers registered */
+    zcoap_observer_t *slots; /**< the caller's array of observers */
+    size_t cap;              /**< its length */
+    size_t used;             /**< observers registered */
 } zcoap_obs_table_t;
 
-/** Initialise @p t over @p slots (@p cap of them, cleared here). @retval 0, ZCOAP_EINVAL */
+/**
+ * @brief Initialise @p t over @p slots (@p cap of them, cleared here).
+ * @param[out] t the table
+ * @param[in] slots the caller's array; it must outlive the table
+ * @param[in] cap its length
+ * @retval 0, ZCOAP_EINVAL
+ */
 int zcoap_obs_table_init(zcoap_obs_table_t *t, zcoap_observer_t *slots, size_t cap);
 
 /**
@@ -89,6 +101,12 @@ int zcoap_obs_table_init(zcoap_obs_table_t *t, zcoap_observer_t *slots, size_t c
  *
  * An entry with the same peer and token is updated rather than added: a client renewing its
  * registration (§3.3.1), possibly now for another resource. Its CON counters start over.
+ * @param[in,out] t the table
+ * @param[in] resource what is observed (any pointer that names it, e.g. its zcoap_resource_t)
+ * @param[in] peer the driver's handle of the client endpoint (compared, never dereferenced)
+ * @param[in] token the token of the registering request (copied)
+ * @param[in] token_len its length, 0-8 bytes
+ * @param[in] now_ms the current time in milliseconds: the 24-hour CON rule counts from here
  * @param[out] out the entry (may be NULL)
  * @retval 0, ZCOAP_EINVAL, ZCOAP_ENOSPC (the table is full: serve the GET without Observe, as
  *         §4.1 allows)
@@ -96,29 +114,58 @@ int zcoap_obs_table_init(zcoap_obs_table_t *t, zcoap_observer_t *slots, size_t c
 int zcoap_obs_register(zcoap_obs_table_t *t, const void *resource, void *peer, const uint8_t *token,
                        size_t token_len, uint64_t now_ms, zcoap_observer_t **out);
 
-/** The entry of (@p peer, @p token), or NULL. */
+/**
+ * @brief The entry of (@p peer, @p token), or NULL.
+ * @param[in] t the table
+ * @param[in] peer the driver's handle of the client endpoint
+ * @param[in] token the token
+ * @param[in] token_len its length, 0-8 bytes
+ * @return the entry, or NULL
+ */
 zcoap_observer_t *zcoap_obs_find(const zcoap_obs_table_t *t, const void *peer, const uint8_t *token,
                                  size_t token_len);
 
-/** Remove (@p peer, @p token). @retval 0, ZCOAP_ENOTFOUND, ZCOAP_EINVAL */
+/**
+ * @brief Remove (@p peer, @p token).
+ * @param[in,out] t the table
+ * @param[in] peer the driver's handle of the client endpoint
+ * @param[in] token the token
+ * @param[in] token_len its length, 0-8 bytes
+ * @retval 0, ZCOAP_ENOTFOUND, ZCOAP_EINVAL
+ */
 int zcoap_obs_remove(zcoap_obs_table_t *t, const void *peer, const uint8_t *token,
                      size_t token_len);
 
-/** Remove the entry @p o of @p t (found or registered before): O(1), for a driver that keeps
- *  its own index. @retval 0, ZCOAP_EINVAL (not an entry of @p t in use) */
+/**
+ * @brief Remove the entry @p o of @p t (found or registered before): O(1), for a driver that
+ *        keeps its own index.
+ * @param[in,out] t the table
+ * @param[in,out] o the entry, freed for reuse
+ * @retval 0, ZCOAP_EINVAL (not an entry of @p t in use)
+ */
 int zcoap_obs_remove_entry(zcoap_obs_table_t *t, zcoap_observer_t *o);
 
-/** Remove every observer of @p peer (the peer went away); returns how many. */
+/**
+ * @brief Remove every observer of @p peer (the peer went away).
+ * @param[in,out] t the table
+ * @param[in] peer the driver's handle of the client endpoint
+ * @return how many were removed
+ */
 size_t zcoap_obs_remove_peer(zcoap_obs_table_t *t, const void *peer);
 
 /**
  * @brief Remove every observer of @p resource (after they were sent the resource's final
- *        answer, e.g. 4.04 when it is deleted, §3.2); returns how many.
+ *        answer, e.g. 4.04 when it is deleted, §3.2).
+ * @param[in,out] t the table
+ * @param[in] resource the resource
+ * @return how many were removed
  */
 size_t zcoap_obs_remove_resource(zcoap_obs_table_t *t, const void *resource);
 
 /**
  * @brief Iterate over the observers of @p resource (NULL: all observers).
+ * @param[in] t the table
+ * @param[in] resource the resource whose observers are wanted, or NULL for all
  * @param[in,out] cursor 0 to start; the next call continues after the entry returned. Removing
  *                the returned entry during the iteration is allowed.
  * @return the next observer, or NULL at the end
@@ -136,6 +183,10 @@ typedef struct zcoap_obs_policy {
 /**
  * @brief Whether the next notification to @p o goes CON, under @p policy; counts it as sent.
  *        A NULL @p policy means NON with a CON every 24 hours.
+ * @param[in,out] o the observer; its counters are updated
+ * @param[in] policy the policy, or NULL
+ * @param[in] now_ms the current time in milliseconds
+ * @return true: send it CON; false: NON
  */
 bool zcoap_obs_next_is_confirmable(zcoap_observer_t *o, const zcoap_obs_policy_t *policy,
                                    uint64_t now_ms);

@@ -140,20 +140,20 @@ typedef enum zcoap_content_format {
 
 /** @name Transmission parameters (RFC 7252 §4.8, §4.8.2), milliseconds unless named otherwise.
  * @{ */
-#define ZCOAP_ACK_TIMEOUT_MS 2000u
-#define ZCOAP_ACK_RANDOM_FACTOR_NUM 3u /**< ACK_RANDOM_FACTOR 1.5 as 3/2 */
-#define ZCOAP_ACK_RANDOM_FACTOR_DEN 2u
-#define ZCOAP_MAX_RETRANSMIT 4u
-#define ZCOAP_NSTART 1u
-#define ZCOAP_DEFAULT_LEISURE_MS 5000u
-#define ZCOAP_PROBING_RATE_BYTES_PER_S 1u
-#define ZCOAP_MAX_TRANSMIT_SPAN_MS 45000u
-#define ZCOAP_MAX_TRANSMIT_WAIT_MS 93000u
-#define ZCOAP_MAX_LATENCY_MS 100000u
-#define ZCOAP_PROCESSING_DELAY_MS 2000u
-#define ZCOAP_MAX_RTT_MS 202000u
-#define ZCOAP_EXCHANGE_LIFETIME_MS 247000u
-#define ZCOAP_NON_LIFETIME_MS 145000u
+#define ZCOAP_ACK_TIMEOUT_MS 2000u         /**< ACK_TIMEOUT */
+#define ZCOAP_ACK_RANDOM_FACTOR_NUM 3u     /**< ACK_RANDOM_FACTOR 1.5 as 3/2 */
+#define ZCOAP_ACK_RANDOM_FACTOR_DEN 2u     /**< denominator of ACK_RANDOM_FACTOR */
+#define ZCOAP_MAX_RETRANSMIT 4u            /**< MAX_RETRANSMIT */
+#define ZCOAP_NSTART 1u                    /**< NSTART: exchanges in flight toward one peer */
+#define ZCOAP_DEFAULT_LEISURE_MS 5000u     /**< DEFAULT_LEISURE (multicast answers) */
+#define ZCOAP_PROBING_RATE_BYTES_PER_S 1u  /**< PROBING_RATE, bytes per second */
+#define ZCOAP_MAX_TRANSMIT_SPAN_MS 45000u  /**< MAX_TRANSMIT_SPAN */
+#define ZCOAP_MAX_TRANSMIT_WAIT_MS 93000u  /**< MAX_TRANSMIT_WAIT */
+#define ZCOAP_MAX_LATENCY_MS 100000u       /**< MAX_LATENCY */
+#define ZCOAP_PROCESSING_DELAY_MS 2000u    /**< PROCESSING_DELAY (= ACK_TIMEOUT) */
+#define ZCOAP_MAX_RTT_MS 202000u           /**< MAX_RTT: 2 * MAX_LATENCY + PROCESSING_DELAY */
+#define ZCOAP_EXCHANGE_LIFETIME_MS 247000u /**< EXCHANGE_LIFETIME */
+#define ZCOAP_NON_LIFETIME_MS 145000u      /**< NON_LIFETIME */
 /** @} */
 
 #ifdef __cplusplus

@@ -41,6 +41,9 @@ typedef struct zcoap_resource {
 
 /**
  * @brief Find the resource a request is for.
+ * @param[in] table the resources, in the order they are matched
+ * @param[in] n how many
+ * @param[in] req the parsed request (its Uri-Path options and code are used)
  * @param[out] found the resource whose path matches (also when the method is not allowed)
  * @return 0 when it is found and serves the method; otherwise the response code to answer with:
  *         ZCOAP_NOT_FOUND (4.04) or ZCOAP_METHOD_NOT_ALLOWED (4.05).
@@ -51,10 +54,17 @@ uint8_t zcoap_resource_dispatch(const zcoap_resource_t *table, size_t n, const z
 /**
  * @brief Whether @p r can be observed (RFC 7641): its attributes carry the `obs` parameter, the
  *        attribute that also announces it in /.well-known/core (RFC 7641 §6).
+ * @param[in] r the resource
+ * @return true when observable
  */
 bool zcoap_resource_observable(const zcoap_resource_t *r);
 
-/** True when the request's Uri-Path options spell @p path ("a/b"; "" for none). */
+/**
+ * @brief True when the request's Uri-Path options spell @p path ("a/b"; "" for none).
+ * @param[in] req a parsed request
+ * @param[in] path the path, segments separated by '/', no leading '/'
+ * @return true when they match byte for byte
+ */
 bool zcoap_path_matches(const zcoap_msg_t *req, const char *path);
 
 /**
@@ -68,6 +78,11 @@ bool zcoap_path_matches(const zcoap_msg_t *req, const char *path);
  * must all match. A link whose attribute is absent does not match. A value-less attribute (obs)
  * is matched by `obs` or `obs=`.
  *
+ * @param[in] table the resources
+ * @param[in] n how many
+ * @param[in] req the parsed GET of /.well-known/core (its Uri-Query options filter)
+ * @param[out] out the listing, NUL-terminated
+ * @param[in] cap size of @p out in bytes
  * @return the length written (NUL-terminated), or ZCOAP_ENOSPC (Block2 will page large listings),
  *         or ZCOAP_EINVAL.
  */

@@ -63,6 +63,9 @@ extern "C" {
 
 /**
  * @brief Read the body of an upload on demand, for bodies larger than memory.
+ * @param[in] ctx the @c read_ctx of the transfer's zcoap_transfer_params_t
+ * @param[in] offset where the bytes asked for start in the body
+ * @param[in] len how many bytes are asked for (at most one block)
  * @param[out] out room for @p len bytes: the body's bytes from @p offset on
  * @return @p len (fewer only when the body is shorter than announced, which fails the transfer),
  *         or a negative error, which fails the transfer with that error
@@ -79,9 +82,9 @@ typedef struct zcoap_transfer_params {
      *  the largest block that fits the request buffer, 1024 bytes at most), else block-wise
      *  (Block1) with Size1. */
     const uint8_t *body;
-    size_t body_len;
-    zcoap_body_read_fn read;
-    void *read_ctx;
+    size_t body_len;         /**< the body's size in bytes, also when @c read supplies it */
+    zcoap_body_read_fn read; /**< reads the body on demand; NULL: @c body holds it */
+    void *read_ctx;          /**< passed to @c read */
     /** Largest Block1 block: 0-6 (16 << szx bytes), or ZCOAP_TRANSFER_SZX_AUTO (zero
      *  initialisation is SZX 0: set it) for the largest that fits the request buffer. A server
      *  answering with a smaller SZX gets that size for the rest of the body (§2.3). */
@@ -92,7 +95,7 @@ typedef struct zcoap_transfer_params {
     /** Random access: fetch only block @c block2_num (of @c block2_szx, which must be set) and
      *  stop there, whatever its M bit says. */
     bool block2_single;
-    uint32_t block2_num;
+    uint32_t block2_num; /**< with @c block2_single: the block to fetch */
     /** Ask for the representation's size: Size2 0 in the first request (§4); the answer comes
      *  in zcoap_transfer_step_t::size2. */
     bool ask_size2;
@@ -118,7 +121,7 @@ typedef enum zcoap_transfer_action {
 
 /** The outcome of one response. */
 typedef struct zcoap_transfer_step {
-    zcoap_transfer_action_t action;
+    zcoap_transfer_action_t action; /**< what to do next */
     int error; /**< FAILED: ZCOAP_ECHANGED (the ETag changed), ZCOAP_EPROTO (a block other than
                     the one asked for, a 2.31 that does not match the block sent), ZCOAP_ERANGE
                     (past 2^20 blocks); else ZCOAP_OK */
@@ -126,8 +129,8 @@ typedef struct zcoap_transfer_step {
      *  the payload of a final non-2.xx response (a diagnostic, at offset 0). len 0: none. A
      *  view into the response: valid as long as it is. */
     const uint8_t *data;
-    size_t len;
-    size_t offset;
+    size_t len;    /**< length of @c data in bytes */
+    size_t offset; /**< where @c data goes in the representation */
     /** The download started again from block 0 after an ETag change: drop what was kept. */
     bool restarted;
     /** The representation's total size, when a response carried Size2 (0 otherwise). */
@@ -151,6 +154,7 @@ typedef enum zcoap__transfer_phase {
 typedef struct zcoap_transfer {
     uint8_t type;   /**< the first request's message type (CON or NON) */
     uint8_t method; /**< the first request's method */
+    /** @cond INTERNAL */
     /* private */
     uint8_t *tmpl; /* the first request without payload nor block options */
     size_t tmpl_cap;
@@ -180,6 +184,7 @@ typedef struct zcoap_transfer {
     bool sent_first;      /* the request in flight is the first one */
     bool first_observe;   /* the first request carried Observe (a retry of it carries it again) */
     uint32_t observe_val; /* its value */
+    /** @endcond */
 } zcoap_transfer_t;
 
 /**

@@ -209,6 +209,7 @@ typedef enum zcoap_uv_transfer_report_kind {
 
 /** One report of a block-wise transfer; views are valid during the callback only. */
 typedef struct zcoap_uv_transfer_report {
+    /** what this report is */
     zcoap_uv_transfer_report_kind_t kind;
     int status;             /**< FAILED: why; else 0 */
     const zcoap_msg_t *msg; /**< the response this report comes from, or NULL */
@@ -248,6 +249,7 @@ typedef struct zcoap__uv_observation {
  */
 struct zcoap_uv_client {
     void *data; /**< for the application */
+    /** @cond INTERNAL */
     /* private */
     uv_loop_t *loop;
     uv_udp_t udp;
@@ -278,6 +280,7 @@ struct zcoap_uv_client {
                     less in each of 100,000 clients) */
     zcoap__uv_observation_t *obs; /* ZCOAP_UV_CLIENT_OBSERVATIONS, from the first observe */
     zcoap__uv_transfer_t *xfer;   /* from the first block-wise transfer */
+    /** @endcond */
 };
 
 /**
@@ -298,6 +301,8 @@ struct zcoap_uv_client {
  * thread, shared by every client of the loop. For many clients with small messages, give
  * msg_cap 256 or 512.
  *
+ * @param[in] loop the loop the client runs on
+ * @param[out] c the client, in the caller's memory (kept alive until its close callback)
  * @param[in] cfg endpoint configuration, with its buffers or none, or NULL for the defaults;
  *                a NULL rng is replaced by zcoap_uv_random(); msg_cap must be smaller than
  *                ZCOAP_UV_CLIENT_RX_SIZE
@@ -314,6 +319,7 @@ int zcoap_uv_client_init(uv_loop_t *loop, zcoap_uv_client_t *c, const zcoap_ep_c
  * one address has about 28,000 (net.ipv4.ip_local_port_range): a process with more clients
  * connected to one server at once binds them to several source addresses (on Linux the whole
  * 127/8 is loopback), port 0 letting the kernel choose a free port on each.
+ * @param[in,out] c the client, initialised and not connected yet
  * @param[in] local IPv4 or IPv6 address and port (0: any free port) of the peer's family
  * @retval 0 bound; zcoap_uv_client_connect() or zcoap_uv_client_connect_uri() follows
  * @retval ZCOAP_EINVAL NULL arguments or another family
@@ -345,8 +351,13 @@ int zcoap_uv_client_connect_uri(zcoap_uv_client_t *c, const char *uri,
  * answer, as zcoap's server does by default) is not reported: the request goes again at once,
  * with the Echo, a new token and a new message ID, and its answer is the one reported. A second
  * such 4.01 in a row is reported.
+ * @param[in,out] c the client, connected
  * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON
  * @param[in] method ZCOAP_GET ... ZCOAP_IPATCH
+ * @param[in] uri NUL-terminated "coap://host[:port]/path?query"; only its options are used (the
+ *            datagrams go to the address the client is connected to)
+ * @param[in] payload request payload, copied (may be NULL when @p payload_len is 0)
+ * @param[in] payload_len its length in bytes
  */
 int zcoap_uv_client_request(zcoap_uv_client_t *c, uint8_t type, uint8_t method, const char *uri,
                             const void *payload, size_t payload_len);
@@ -378,6 +389,7 @@ int zcoap_uv_client_ping(zcoap_uv_client_t *c);
  * Calling this again with a @p tag in use registers again at once, with the same token (and the
  * new @p uri).
  *
+ * @param[in,out] c the client, connected
  * @param[in] uri "coap://host[:port]/path?query", at most ZCOAP_UV_CLIENT_OBS_URI_SIZE - 1
  *                bytes; kept by the client
  * @param[in] tag names the observation in its events; not 0 (the tag of plain requests' events)
@@ -434,9 +446,14 @@ bool zcoap_uv_client_observing(const zcoap_uv_client_t *c, uint32_t tag);
  * peer) go there as usual. The transfer takes the one request slot (NSTART = 1) until it ends:
  * observation renewals and cancellations wait for its end.
  *
+ * @param[in,out] c the client, connected
+ * @param[in] type ZCOAP_TYPE_CON or ZCOAP_TYPE_NON, for every request of the transfer
+ * @param[in] method ZCOAP_GET ... ZCOAP_IPATCH
+ * @param[in] uri NUL-terminated "coap://host[:port]/path?query": the options of every request
  * @param[in] params body (kept by the caller until the end), block sizes, random access
  *            (zcoap_transfer_params_t; NULL: a download with the server's block size)
  * @param[in] cb reports (DATA, PROGRESS, RESTARTED, then one DONE or FAILED); not NULL
+ * @param[in] ctx passed to @p cb
  * @retval 0 the first request is on its way
  * @retval ZCOAP_EBUSY a request or a transfer is in flight
  * @retval ZCOAP_ESTATE before the connection, after close, or from the hook
@@ -460,8 +477,13 @@ int zcoap_uv_client_transfer_begin(zcoap_uv_client_t *c, uint8_t type, uint8_t m
 
 /**
  * @brief Send the request begun with zcoap_uv_client_transfer_begin() as a block-wise transfer.
+ * @param[in,out] c the client
+ * @param[in] b the builder zcoap_uv_client_transfer_begin() filled, with the options added
+ * @param[in] params as for zcoap_uv_client_transfer()
  * @param[in] response_timeout_ms how long each request waits for its response once
  *            acknowledged (separate responses) or sent (NON); 0: the endpoint's default
+ * @param[in] cb reports, as for zcoap_uv_client_transfer(); not NULL
+ * @param[in] ctx passed to @p cb
  * @retval as zcoap_uv_client_transfer(); the builder's error (an option that did not fit)
  */
 int zcoap_uv_client_transfer_send(zcoap_uv_client_t *c, zcoap_builder_t *b,
@@ -494,6 +516,7 @@ const zcoap_uv_client_stats_t *zcoap_uv_client_stats(const zcoap_uv_client_t *c)
  * @brief Set the client's datagram hook (see zcoap_uv_datagram_hook_fn), or remove it with a
  *        NULL @p hook. zcoap_uv_client_init() clears it: set it after init, before connecting to
  *        see every datagram. Without a hook a datagram costs one pointer test more.
+ * @param[in,out] c the client
  * @param[in] hook called for every datagram the client sends or receives; NULL for none
  * @param[in] ctx  passed to @p hook
  */
@@ -547,6 +570,7 @@ typedef void (*zcoap_uv_server_close_cb)(zcoap_uv_server_t *s);
 /** Server configuration. */
 typedef struct zcoap_uv_server_config {
     const zcoap_resource_t *resources; /**< table; each handler is a zcoap_uv_handler_fn */
+    /** number of entries in @c resources */
     size_t n_resources;
     size_t max_peers;        /**< pool capacity (default 1024) */
     size_t msg_cap;          /**< per-peer message size (default ZCOAP_MAX_MSG_SIZE) */
@@ -680,11 +704,22 @@ typedef struct zcoap_uv_server_config {
 
 /** Counters of a server. */
 typedef struct zcoap_uv_server_stats {
+    /** datagrams received and sent */
+    /** @{ */
     uint64_t datagrams_in, datagrams_out;
+    /** @} */
+    /** failed sends and receives (a send that fails is a lost datagram) */
+    /** @{ */
     uint64_t send_errors, recv_errors;
+    /** @} */
     uint64_t truncated; /**< datagrams larger than the receive buffer: cut, answered 4.13 */
+    /** peers taken from the pool for a new address, and given back to it (idle, their
+     *  de-duplication windows over, no observer) */
+    /** @{ */
     uint64_t peers_created, peers_recycled;
+    /** @} */
     uint64_t pool_full; /**< requests answered 5.03 because no peer slot was free */
+    /** peers holding an address now */
     size_t peers_in_use;
     /** messages from addresses without a peer that open no exchange, answered without taking a
      *  peer: a ping or another Confirmable non-request gets RST (RFC 7252 §4.2, §4.3); ACK,
@@ -784,6 +819,7 @@ typedef struct zcoap__uv_peer_echo {
 /** One peer of a server: an endpoint and the peer's address. Private but for @c data. */
 struct zcoap_uv_peer {
     void *data; /**< for the application (e.g. a pending separate answer) */
+    /** @cond INTERNAL */
     /* private */
     zcoap_uv_server_t *server;
     zcoap_ep_t ep;
@@ -801,11 +837,13 @@ struct zcoap_uv_peer {
     uint32_t obs_answer;  /* the observer the request being answered registers, slot + 1 */
     zcoap__uv_peer_blocks_t blocks;
     zcoap__uv_peer_echo_t echo;
+    /** @endcond */
 };
 
 /** A CoAP server on one UDP socket. Fields after @c data are private. */
 struct zcoap_uv_server {
     void *data; /**< for the application */
+    /** @cond INTERNAL */
     /* private */
     uv_loop_t *loop;
     uv_udp_t udp;
@@ -837,6 +875,7 @@ struct zcoap_uv_server {
     bool ntf_answered;         /* that handler has answered */
     uint8_t block_szx;         /* the block size in effect: cfg.block_szx, capped by msg_cap */
     uint8_t rx[ZCOAP_UV_CLIENT_RX_SIZE];
+    /** @endcond */
 };
 
 /** Fill @p cfg with the defaults (no resources). */
@@ -923,6 +962,9 @@ typedef int (*zcoap_uv_slice_fn)(void *ctx, size_t offset, uint8_t *out, size_t 
  * The slice is chosen as zcoap_uv_peer_respond() chooses it (the whole representation when
  * it fits one block and no block was asked, else the block asked for). A notification (a
  * handler called with req NULL) carries block 0.
+ * @param[in,out] peer the peer whose request is answered
+ * @param[in] code the response code
+ * @param[in] opts Content-Format, Max-Age and ETag of the answer, or NULL for none
  * @param[in] total the representation's size in bytes
  * @param[in] read  fills the slice; not NULL
  * @param[in] ctx   passed to @p read
@@ -1044,6 +1086,7 @@ int zcoap_uv_server_set_obs_seq(zcoap_uv_server_t *s, const zcoap_resource_t *re
  *        NULL @p hook. zcoap_uv_server_start() clears it: set it right after start (before the
  *        loop runs again) to see every datagram. One hook serves every peer of the server; the
  *        @c peer argument tells them apart. Without a hook a datagram costs one pointer test more.
+ * @param[in,out] s the server, started
  * @param[in] hook called for every datagram the server sends or receives; NULL for none
  * @param[in] ctx  passed to @p hook
  */

@@ -19,13 +19,19 @@
 extern "C" {
 #endif
 
+/** Major version of the headers: changes break the API. */
 #define ZCOAP_VERSION_MAJOR 0
+/** Minor version of the headers: additions. */
 #define ZCOAP_VERSION_MINOR 1
+/** Patch version of the headers: fixes. */
 #define ZCOAP_VERSION_PATCH 0
 /** The version as a string, "0.1.0". */
 #define ZCOAP_VERSION_STRING "0.1.0"
 
-/** The library's version string, as built (may differ from the header's when linked late). */
+/**
+ * @brief The library's version string, as built (may differ from the header's when linked late).
+ * @return a static string, e.g. "0.1.0"
+ */
 const char *zcoap_version(void);
 
 #ifdef __cplusplus
