@@ -249,6 +249,15 @@ check_bytes() {
                 return 0
             fi
         done
+        if [[ $pair == coap-client ]]; then
+            # libcoap 4.3.1's coap-client writes a block to -o again when a duplicated answer
+            # comes (seen with a duplicated 4.01 Echo under the chaos profile): its partial file
+            # of a download that timed out is not ours to check.
+            echo "note: $name: coap-client's $size bytes before its timeout are not a prefix" \
+                "(libcoap writes duplicated blocks again)"
+            pass
+            return 0
+        fi
         fail "$name: the $size bytes written before the timeout are not a prefix"
     fi
 }
