@@ -138,8 +138,8 @@ uint64_t zcoap__ep_initial_timeout(zcoap_ep_t *ep)
 bool zcoap__ep_have_store(zcoap_ep_t *ep)
 {
     if (ep->cfg.resp_store == NULL && ep->cfg.resp_store_lend != NULL)
-        ep->cfg.resp_store = ep->cfg.resp_store_lend(ep->cfg.resp_store_ctx,
-                                                     ep->cfg.resp_slots * ep->cfg.msg_cap);
+        ep->cfg.resp_store =
+            ep->cfg.resp_store_lend(ep->cfg.resp_store_ctx, ep->cfg.resp_slots * ep->cfg.msg_cap);
     return ep->cfg.resp_store != NULL;
 }
 
