@@ -281,7 +281,7 @@ static void server_notify(server_t *sv, script_t *s, uint64_t now)
         FUZZ_CHECK(zcoap_msg_get_uint(&ntf, ZCOAP_OPT_OBSERVE, &value) == ZCOAP_OK);
         FUZZ_CHECK(value == sv->seq[res]);
 
-        if ((remove_mask >> (visited % 8u)) & 1u) {
+        if (((unsigned)remove_mask >> (visited % 8u)) & 1u) {
             FUZZ_CHECK(zcoap_obs_remove_entry(&sv->table, o) == ZCOAP_OK);
             FUZZ_CHECK(zcoap_obs_remove_entry(&sv->table, o) == ZCOAP_EINVAL);
             model_drop(m);
