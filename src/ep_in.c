@@ -315,11 +315,20 @@ static void con_start(zcoap_ep_t *ep, uint8_t slot, size_t len, bool notificatio
 
 /* The back's exchange is over (@p kind: IN_SUCCESS, IN_RESET or IN_TIMEOUT, told as the
  * NOTIFY_ kind for a notification); a CON response queued behind it goes out now. */
-static void con_end(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *msg,
-                    uint64_t now_ms)
+/* The back stops retransmitting; a CON response queued behind it goes out now. */
+static void con_stop(zcoap_ep_t *ep, uint64_t now_ms)
 {
     ep->con_active = false;
     ep->con_pending_tx = false;
+    if (ep->in_state == ZCOAP__IN_QUEUED) {
+        con_start(ep, ep->in_slot, ep->in_len, false, 0, now_ms);
+        in_end(ep);
+    }
+}
+
+static void con_end(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *msg,
+                    uint64_t now_ms)
+{
     if (ep->con_is_notification) {
         zcoap_event_kind_t ntf = kind == ZCOAP_EV_IN_SUCCESS ? ZCOAP_EV_NOTIFY_ACKED
                                  : kind == ZCOAP_EV_IN_RESET ? ZCOAP_EV_NOTIFY_RESET
@@ -328,10 +337,7 @@ static void con_end(zcoap_ep_t *ep, zcoap_event_kind_t kind, const zcoap_msg_t *
     } else {
         zcoap__ep_event(ep, kind, 0, msg);
     }
-    if (ep->in_state == ZCOAP__IN_QUEUED) {
-        con_start(ep, ep->in_slot, ep->in_len, false, 0, now_ms);
-        in_end(ep);
-    }
+    con_stop(ep, now_ms);
 }
 
 /* A RST answering one of the last NON notifications: the client no longer observes (§3.6). */
@@ -533,13 +539,8 @@ int zcoap_ep_notify_cancel(zcoap_ep_t *ep, uint32_t tag, uint64_t now_ms)
         return 0;
     /* Its observer is gone: a stale state must not go on being retransmitted, possibly to a
      * registration made since with the same token. A CON response queued behind it goes now. */
-    ep->con_active = false;
-    ep->con_pending_tx = false;
     ep->con_prev_valid = false;
-    if (ep->in_state == ZCOAP__IN_QUEUED) {
-        con_start(ep, ep->in_slot, ep->in_len, false, 0, now_ms);
-        in_end(ep);
-    }
+    con_stop(ep, now_ms);
     return 1;
 }
 

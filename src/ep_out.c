@@ -65,24 +65,32 @@ int zcoap_ep_request_begin_token(zcoap_ep_t *ep, uint8_t type, uint8_t method, c
     return begin(ep, type, method, token, token_len, b);
 }
 
+/* Stamp req_buf with a fresh message ID and send it at once; a CON's back-off starts over. */
+static void out_send_new_mid(zcoap_ep_t *ep, bool con, uint64_t now_ms)
+{
+    ep->out_mid = zcoap__ep_new_mid(ep);
+    ep->cfg.req_buf[2] = (uint8_t)(ep->out_mid >> 8);
+    ep->cfg.req_buf[3] = (uint8_t)ep->out_mid;
+    ep->out_pending_tx = true;
+    ep->out_retransmits = 0;
+    if (con) {
+        ep->out_timeout_ms = zcoap__ep_initial_timeout(ep);
+        ep->out_deadline = now_ms + ep->out_timeout_ms;
+    }
+}
+
 /* Put the message now in req_buf on its way, CON retransmitted or NON awaited. */
 static void out_start(zcoap_ep_t *ep, size_t len, uint8_t type, bool ping, uint32_t response_ms,
                       uint64_t now_ms)
 {
     ep->out_len = len;
     /* The ID is taken now, not at begin: a response sent in between may have used one. */
-    ep->out_mid = zcoap__ep_new_mid(ep);
-    ep->cfg.req_buf[2] = (uint8_t)(ep->out_mid >> 8);
-    ep->cfg.req_buf[3] = (uint8_t)ep->out_mid;
-    ep->out_pending_tx = true;
-    ep->out_retransmits = 0;
+    out_send_new_mid(ep, type == ZCOAP_TYPE_CON, now_ms);
     ep->out_mid_renewed = false;
     ep->out_wrong_len = 0;
     ep->out_response_ms = response_ms != 0 ? response_ms : ep->cfg.response_timeout_ms;
     if (type == ZCOAP_TYPE_CON) {
         ep->out_state = ping ? ZCOAP__OUT_PING_SENT : ZCOAP__OUT_CON_SENT;
-        ep->out_timeout_ms = zcoap__ep_initial_timeout(ep);
-        ep->out_deadline = now_ms + ep->out_timeout_ms;
         zcoap__ep_event(ep, ping ? ZCOAP_EV_OUT_PING_SENT : ZCOAP_EV_OUT_CON_SENT, 0, NULL);
     } else {
         ep->out_state = ZCOAP__OUT_NON_SENT;
@@ -185,13 +193,7 @@ static void wrong_token(zcoap_ep_t *ep, const zcoap_msg_t *msg, uint64_t now_ms)
                  memcmp(ep->out_wrong_token, msg->token, msg->token_len) == 0;
     if (again && !ep->out_mid_renewed) {
         ep->out_mid_renewed = true;
-        ep->out_mid = zcoap__ep_new_mid(ep);
-        ep->cfg.req_buf[2] = (uint8_t)(ep->out_mid >> 8);
-        ep->cfg.req_buf[3] = (uint8_t)ep->out_mid;
-        ep->out_retransmits = 0;
-        ep->out_timeout_ms = zcoap__ep_initial_timeout(ep);
-        ep->out_deadline = now_ms + ep->out_timeout_ms;
-        ep->out_pending_tx = true;
+        out_send_new_mid(ep, true, now_ms);
     } else if (!again) {
         ep->out_wrong_len = (uint8_t)(msg->token_len + 1u);
         memcpy(ep->out_wrong_token, msg->token, msg->token_len);
