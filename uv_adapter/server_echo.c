@@ -11,19 +11,35 @@ void zcoap__uv_echo_on_request(zcoap_uv_peer_t *peer, const zcoap_msg_t *req)
 {
     zcoap_uv_server_t *s = peer->server;
     zcoap__uv_peer_echo_t *e = &peer->echo;
-    zcoap_opt_t opt;
+    /* Nothing to track once the address is verified, or with the limit off: the challenge is
+     * never asked for then (zcoap__uv_echo_challenge() returns first). */
+    if (!s->cfg.amplification_limit || e->verified)
+        return;
     e->req_len = req->len > UINT32_MAX ? UINT32_MAX : (uint32_t)req->len;
+    /* One walk of the options for both: a Block1 body has gone to the handler block by block,
+     * and an Echo may verify the address. */
+    bool block1 = false, has_echo = false;
+    zcoap_opt_t opt, echo = {0, 0, NULL};
+    zcoap_opt_iter_t it;
+    zcoap_opt_iter_init(&it, req);
+    while (zcoap_opt_iter_next(&it, &opt)) {
+        if (opt.num == ZCOAP_OPT_BLOCK1)
+            block1 = true;
+        else if (opt.num == ZCOAP_OPT_ECHO && !has_echo) {
+            echo = opt;
+            has_echo = true;
+        }
+    }
     /* A safe method's handler has no effect to repeat (RFC 7252 §5.1): its answer may be
-     * replaced. A Block1 body has gone to the handler block by block: not safe to ask again. */
-    e->limited =
-        zcoap_method_is_safe(req->code) && !zcoap_msg_find_opt(req, ZCOAP_OPT_BLOCK1, &opt);
-    if (!s->cfg.amplification_limit || e->verified ||
-        !zcoap_msg_find_opt(req, ZCOAP_OPT_ECHO, &opt))
+     * replaced; not so a Block1 body's. */
+    e->limited = zcoap_method_is_safe(req->code) && !block1;
+    if (!has_echo)
         return;
     /* RFC 9175 §2.2.1: the server must know the value as its own, and fresh. */
     uint64_t now = uv_now(s->loop);
     bool fresh = e->issued && now - e->issued_ms < s->cfg.echo_lifetime_ms;
-    if (fresh && opt.len == sizeof(e->value) && memcmp(opt.val, e->value, sizeof(e->value)) == 0) {
+    if (fresh && echo.len == sizeof(e->value) &&
+        memcmp(echo.val, e->value, sizeof(e->value)) == 0) {
         e->verified = true;
         e->issued = false;
         s->stats.echo_verified++;
